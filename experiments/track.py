@@ -1,0 +1,75 @@
+"""Tracks a sequence folder, a video file, or the built-in demo sequence.
+
+  python -m experiments.track                      # the demo sequence
+  python -m experiments.track --sequence=path/to/Basketball
+  python -m experiments.track --video=in.mp4 --box=x,y,w,h --render=out.mp4
+  python -m experiments.track --config=siamfc_jax/configs/track_5s.py \
+      --config.checkpoint=weights.msgpack
+"""
+
+import pathlib
+import sys
+
+from absl import app
+from absl import flags
+from ml_collections import config_flags
+
+from siamfc_jax import boxes
+from siamfc_jax import checkpoints
+from siamfc_jax import demo
+from siamfc_jax import sequences
+from siamfc_jax import track_lib
+from siamfc_jax import xla
+
+_CONFIGS = pathlib.Path(__file__).resolve().parent.parent / 'siamfc_jax' / 'configs'
+
+_CONFIG = config_flags.DEFINE_config_file(
+    'config', str(_CONFIGS / 'track_3s.py'), 'Track config file.')
+_SEQUENCE = flags.DEFINE_string(
+    'sequence', None, 'Sequence folder (img/ + groundtruth.txt).')
+_VIDEO = flags.DEFINE_string('video', None, 'Video file to track.')
+_GROUNDTRUTH = flags.DEFINE_string(
+    'groundtruth', None, 'Box file for --video (one x,y,w,h per frame).')
+_BOX = flags.DEFINE_string(
+    'box', None, 'Initial box x,y,w,h (1-based); default: first ground truth.')
+_OUTPUT_DIR = flags.DEFINE_string(
+    'output_dir', 'runs/track', 'Folder for boxes, scores and the summary.')
+_RENDER = flags.DEFINE_string(
+    'render', None, 'Write an .mp4 or .gif with the boxes drawn.')
+_DEMO_FRAMES = flags.DEFINE_integer(
+    'demo_frames', 120, 'Length of the demo sequence.')
+
+
+def _load_sequence() -> sequences.Sequence:
+  if _SEQUENCE.value and _VIDEO.value:
+    raise sequences.SequenceError('give --sequence or --video, not both')
+  if _SEQUENCE.value:
+    return sequences.load_folder(_SEQUENCE.value)
+  if _VIDEO.value:
+    return sequences.load_video(_VIDEO.value, _GROUNDTRUTH.value)
+  return demo.demo_sequence(_DEMO_FRAMES.value)
+
+
+def main(argv):
+  if len(argv) > 1:
+    raise app.UsageError(f'unexpected arguments: {argv[1:]}')
+  xla.use_fast_cpu_convolutions()
+  try:
+    sequence = _load_sequence()
+    box = sequences.parse_box(_BOX.value) if _BOX.value else None
+    record = track_lib.track_sequence(
+        _CONFIG.value, sequence, init_box=box, output_dir=_OUTPUT_DIR.value,
+        render_path=_RENDER.value)
+  except (sequences.SequenceError, boxes.BoxError,
+          checkpoints.WeightsError) as e:
+    sys.exit(f'error: {e}')
+  print(f'{record["sequence"]}: {record["frames"]} frames,'
+        f' {record["fps"]:.1f} fps, weights: {record["weights"]}')
+  if 'success_auc' in record:
+    print(f'success AUC {record["success_auc"]:.3f},'
+          f' precision@20px {record["precision_20px"]:.3f}')
+  print(f'results in {_OUTPUT_DIR.value}')
+
+
+if __name__ == '__main__':
+  app.run(main)

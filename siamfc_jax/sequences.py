@@ -1,0 +1,173 @@
+"""Reading tracking sequences: image folders, videos and box files.
+
+A sequence folder holds frames (``img/*.jpg`` or images in the folder
+itself) and optionally ``groundtruth.txt`` (or OTB's ``groundtruth_rect.txt``)
+with one box per frame: 1-based ``x,y,w,h`` separated by commas, tabs or
+spaces, or an 8-number VOT polygon (0-based corners), which is turned into
+its axis-aligned bounding box. ``nan`` boxes mark frames without a target.
+Every problem is reported as one ``SequenceError`` naming the file.
+"""
+
+import dataclasses
+import pathlib
+import re
+from typing import Callable, Iterator
+
+import imageio.v3 as iio
+import numpy as np
+
+from siamfc_jax import files
+
+IMAGE_SUFFIXES = ('.jpg', '.jpeg', '.png', '.bmp')
+GROUNDTRUTH_NAMES = ('groundtruth.txt', 'groundtruth_rect.txt')
+
+
+class SequenceError(ValueError):
+  """A sequence, frame or box file that cannot be used."""
+
+
+@dataclasses.dataclass(frozen=True)
+class Sequence:
+  """Frames read lazily, plus optional ground truth (N, 4) x,y,w,h boxes."""
+
+  name: str
+  num_frames: int | None
+  read_frames: Callable[[], Iterator[np.ndarray]]
+  groundtruth: np.ndarray | None = None
+
+  def __iter__(self) -> Iterator[np.ndarray]:
+    return self.read_frames()
+
+
+def to_rgb(image) -> np.ndarray:
+  """Returns an (H, W, 3) array: gray is repeated, alpha is dropped."""
+  image = np.asarray(image)
+  if image.ndim == 3 and image.shape[2] in (1, 3, 4):
+    image = image[..., :3] if image.shape[2] != 1 else image[..., 0]
+  if image.ndim == 2:
+    image = np.stack([image] * 3, axis=-1)
+  if image.ndim != 3 or image.shape[2] != 3 or 0 in image.shape:
+    raise SequenceError(f'expected an (H, W), (H, W, 3) or (H, W, 4) image,'
+                        f' got shape {image.shape}')
+  if image.dtype != np.uint8:
+    image = image.astype(np.float32)
+  return image
+
+
+def read_image(path) -> np.ndarray:
+  """Reads one frame as (H, W, 3); a bad file raises SequenceError."""
+  try:
+    image = iio.imread(path)
+  except Exception as e:  # imageio raises many types for bad files.
+    raise SequenceError(f'{path}: cannot read image ({e})') from None
+  try:
+    return to_rgb(image)
+  except SequenceError as e:
+    raise SequenceError(f'{path}: {e}') from None
+
+
+def read_boxes(path) -> np.ndarray:
+  """Reads a box file into an (N, 4) float array of 1-based x,y,w,h."""
+  path = pathlib.Path(path)
+  try:
+    lines = path.read_text().splitlines()
+  except (OSError, UnicodeDecodeError) as e:
+    raise SequenceError(f'{path}: cannot read box file ({e})') from None
+  rows = []
+  for number, line in enumerate(lines, start=1):
+    if not line.strip():
+      continue
+    fields = [f for f in re.split(r'[,\s]+', line.strip()) if f]
+    try:
+      values = np.array([float(f) for f in fields])
+    except ValueError:
+      raise SequenceError(
+          f'{path}:{number}: expected numbers, got {line.strip()!r}') from None
+    if values.size == 8:
+      xs, ys = values[0::2], values[1::2]
+      values = np.array([xs.min() + 1, ys.min() + 1, np.ptp(xs), np.ptp(ys)])
+    elif values.size != 4:
+      raise SequenceError(f'{path}:{number}: expected 4 numbers x,y,w,h (or'
+                          f' an 8-number polygon), got {values.size}')
+    rows.append(values)
+  if not rows:
+    raise SequenceError(f'{path}: no boxes')
+  return np.stack(rows)
+
+
+def write_boxes(path, boxes) -> None:
+  """Writes (N, 4) boxes in the OTB text format, atomically."""
+  lines = [','.join(f'{v:.2f}' for v in box) for box in np.asarray(boxes)]
+  files.write_text(path, '\n'.join(lines) + '\n')
+
+
+def parse_box(text: str) -> np.ndarray:
+  """Parses 'x,y,w,h' given on a command line."""
+  try:
+    box = np.array([float(v) for v in text.split(',')])
+  except ValueError:
+    box = np.array([])
+  if box.shape != (4,):
+    raise SequenceError(f'expected a box as x,y,w,h, got {text!r}')
+  return box
+
+
+def _frame_paths(folder: pathlib.Path) -> list[pathlib.Path]:
+  image_dir = folder / 'img' if (folder / 'img').is_dir() else folder
+  paths = sorted(p for p in image_dir.iterdir()
+                 if p.suffix.lower() in IMAGE_SUFFIXES)
+  if not paths:
+    raise SequenceError(
+        f'{image_dir}: no frames ({", ".join(IMAGE_SUFFIXES)}) found')
+  return paths
+
+
+def _read_same_size(paths) -> Iterator[np.ndarray]:
+  first_shape = None
+  for path in paths:
+    frame = read_image(path)
+    first_shape = first_shape or frame.shape
+    if frame.shape != first_shape:
+      raise SequenceError(f'{path}: frame size {frame.shape} differs from'
+                          f' the first frame {first_shape}')
+    yield frame
+
+
+def load_folder(folder) -> Sequence:
+  """Loads a sequence folder (frames in ``img/`` or the folder itself)."""
+  folder = pathlib.Path(folder)
+  if not folder.is_dir():
+    raise SequenceError(f'{folder}: no such sequence folder')
+  paths = _frame_paths(folder)
+  groundtruth = None
+  for name in GROUNDTRUTH_NAMES:
+    if (folder / name).is_file():
+      groundtruth = read_boxes(folder / name)
+      if len(groundtruth) != len(paths):
+        raise SequenceError(
+            f'{folder / name}: {len(groundtruth)} boxes for {len(paths)}'
+            f' frames in {paths[0].parent}')
+      break
+  return Sequence(name=folder.name, num_frames=len(paths),
+                  read_frames=lambda: _read_same_size(paths),
+                  groundtruth=groundtruth)
+
+
+def _read_video(path: pathlib.Path) -> Iterator[np.ndarray]:
+  try:
+    for frame in iio.imiter(path):
+      yield to_rgb(frame)
+  except SequenceError:
+    raise
+  except Exception as e:  # Decoders raise many types for bad files.
+    raise SequenceError(f'{path}: cannot decode video ({e})') from None
+
+
+def load_video(path, groundtruth=None) -> Sequence:
+  """Loads a video file; ``groundtruth`` optionally names a box file."""
+  path = pathlib.Path(path)
+  if not path.is_file():
+    raise SequenceError(f'{path}: no such video file')
+  boxes = read_boxes(groundtruth) if groundtruth else None
+  return Sequence(name=path.stem, num_frames=None,
+                  read_frames=lambda: _read_video(path), groundtruth=boxes)

@@ -1,0 +1,81 @@
+"""Tracking one sequence end to end: weights, tracker, results, metrics."""
+
+import pathlib
+
+import ml_collections
+import tqdm
+
+from siamfc_jax import checkpoints
+from siamfc_jax import files
+from siamfc_jax import metrics
+from siamfc_jax import records
+from siamfc_jax import render
+from siamfc_jax import sequences
+from siamfc_jax import tracker as tracker_lib
+
+
+def track_sequence(config: ml_collections.ConfigDict,
+                   sequence: sequences.Sequence, *,
+                   output_dir,
+                   init_box=None,
+                   render_path=None,
+                   show_progress: bool = True) -> dict:
+  """Tracks ``sequence`` and writes its results to ``output_dir``.
+
+  Writes ``<name>.txt`` (boxes, OTB format), ``<name>_scores.txt`` (peak
+  score per frame) and ``<name>.json`` (config, git revision, frames per
+  second and, with ground truth, OPE success AUC and precision at 20 px);
+  with ``render_path``, also a video with the boxes drawn.
+
+  Args:
+    config: a track config (see siamfc_jax/configs/track_3s.py).
+    sequence: the frames and optional ground truth.
+    output_dir: folder for the result files.
+    init_box: 1-based (x, y, w, h) in the first frame; defaults to the
+      first ground-truth box.
+    render_path: optional .mp4 or .gif to write.
+    show_progress: show a progress bar.
+
+  Returns:
+    The record written to ``<name>.json``.
+  """
+  if init_box is None:
+    if sequence.groundtruth is None:
+      raise sequences.SequenceError(
+          f'{sequence.name}: no ground truth, so an initial box is needed')
+    init_box = sequence.groundtruth[0]
+  weights = checkpoints.weights_path(config)
+  tracker = tracker_lib.Tracker(checkpoints.load_for_tracking(config), config)
+  total = sequence.num_frames - 1 if sequence.num_frames else None
+  progress = lambda frames: tqdm.tqdm(  # noqa: E731
+      frames, total=total, desc=sequence.name, unit='frame',
+      disable=not show_progress)
+  result = tracker.track(sequence, init_box, progress=progress)
+
+  # The first update compiles the step; steady-state speed leaves it out.
+  steady = result.seconds[2:]
+  summary = dict(
+      sequence=sequence.name,
+      frames=len(result.boxes),
+      weights=str(weights) if weights else f'untrained (seed {config.seed})',
+      fps=float(len(steady) / steady.sum()) if steady.size else None,
+      fps_with_compile=float(len(result.seconds) / result.seconds.sum()),
+  )
+  if sequence.groundtruth is not None:
+    if len(sequence.groundtruth) != len(result.boxes):
+      raise sequences.SequenceError(
+          f'{sequence.name}: {len(sequence.groundtruth)} ground-truth boxes'
+          f' for {len(result.boxes)} frames')
+    ope = metrics.ope(result.boxes, sequence.groundtruth)
+    summary.update(success_auc=ope.auc, precision_20px=ope.precision)
+
+  output_dir = pathlib.Path(output_dir)
+  sequences.write_boxes(output_dir / f'{sequence.name}.txt', result.boxes)
+  files.write_text(output_dir / f'{sequence.name}_scores.txt',
+                   ''.join(f'{score:.6g}\n' for score in result.scores))
+  record = records.run_record(config, **summary)
+  records.write_json(output_dir / f'{sequence.name}.json', record)
+  if render_path:
+    render.write_video(render_path, render.annotate(
+        sequence, result.boxes, sequence.groundtruth))
+  return record

@@ -1,0 +1,229 @@
+"""SiamFC tracking: a pure, jitted ``init``/``step`` core and a thin class.
+
+The functional core keeps everything on the device: the exemplar features
+are computed once, and each ``step`` crops the scale pyramid, scores it,
+upsamples the scores, blends them with a Hann window, moves to the peak and
+applies the damped scale update, returning only the new state, the box and
+the peak score.
+"""
+
+import dataclasses
+import functools
+import time
+from typing import Any, Mapping, NamedTuple
+
+import flax.struct
+import jax
+import jax.numpy as jnp
+import ml_collections
+import numpy as np
+
+from siamfc_jax import boxes
+from siamfc_jax import crops
+from siamfc_jax import model as model_lib
+from siamfc_jax import sequences
+
+Variables = Mapping[str, Any]
+
+
+@dataclasses.dataclass(frozen=True)
+class Settings:
+  """Hashable tracker settings, built from a track config."""
+
+  num_scales: int
+  scale_step: float
+  scale_penalty: float
+  scale_lr: float
+  window_influence: float
+  exemplar_size: int
+  instance_size: int
+  context: float
+  total_stride: int
+  response_upsample: int
+  min_scale: float
+  max_scale: float
+  model: tuple[tuple[str, Any], ...]
+
+  @classmethod
+  def from_config(cls, config: ml_collections.ConfigDict) -> 'Settings':
+    fields = {f.name for f in dataclasses.fields(cls)} - {'model'}
+    return cls(model=tuple(sorted(config.model.to_dict().items())),
+               **{name: config[name] for name in fields})
+
+  def create_model(self) -> model_lib.SiamFC:
+    return model_lib.create_model(ml_collections.ConfigDict(dict(self.model)))
+
+  @property
+  def scale_factors(self) -> np.ndarray:
+    exponents = np.arange(self.num_scales) - (self.num_scales - 1) / 2
+    return (self.scale_step ** exponents).astype(np.float32)
+
+  @property
+  def response_size(self) -> int:
+    exemplar_cells = self.exemplar_size // self.total_stride
+    instance_cells = self.instance_size // self.total_stride
+    return instance_cells - exemplar_cells + 1
+
+  @property
+  def upsampled_size(self) -> int:
+    return self.response_size * self.response_upsample
+
+
+class State(flax.struct.PyTreeNode):
+  """What the tracker carries from frame to frame."""
+
+  center: jax.Array  # (2,) 0-based (cy, cx).
+  size: jax.Array  # (2,) target (h, w).
+  initial_size: jax.Array  # (2,) target (h, w) in the first frame.
+  exemplar: jax.Array  # (1, h', w', C) exemplar features.
+
+
+@functools.partial(jax.jit, static_argnames='settings')
+def init(variables: Variables, frame: jax.Array, box: jax.Array, *,
+         settings: Settings) -> State:
+  """Starts tracking the 1-based (x, y, w, h) ``box`` in ``frame``."""
+  net = settings.create_model()
+  center, size = boxes.xywh_to_center_size(jnp.asarray(box, jnp.float32))
+  exemplar_side = crops.exemplar_size_in_frame(size, settings.context)
+  patch = crops.crop(frame, center, exemplar_side, settings.exemplar_size,
+                     crops.mean_color(frame))
+  exemplar = net.apply(variables, patch[None], method=net.embed)
+  return State(center=center, size=size, initial_size=size, exemplar=exemplar)
+
+
+def hann_window(size: int) -> np.ndarray:
+  """Outer product of Hann windows, normalised to sum to one."""
+  window = np.outer(np.hanning(size), np.hanning(size))
+  return (window / window.sum()).astype(np.float32)
+
+
+def search_side(state: State, settings: Settings) -> jax.Array:
+  """Side, in frame pixels, of the middle-scale search window."""
+  return (crops.exemplar_size_in_frame(state.size, settings.context)
+          * settings.instance_size / settings.exemplar_size)
+
+
+def move(state: State, scores: jax.Array, frame_shape: tuple[int, ...],
+         settings: Settings) -> tuple[State, jax.Array]:
+  """Updates the target from the (S, 17, 17) scores of the scale pyramid.
+
+  Upsamples the scores (bicubic), penalises the non-middle scales, picks the
+  best scale, blends its normalised response with a Hann window, moves the
+  centre to the peak and damps the scale change.
+
+  Returns:
+    (new state, index of the chosen scale).
+  """
+  factors = jnp.asarray(settings.scale_factors)
+  up = settings.upsampled_size
+  upsampled = jax.image.resize(scores, (settings.num_scales, up, up), 'cubic')
+  penalties = jnp.where(
+      jnp.arange(settings.num_scales) == settings.num_scales // 2, 1.0,
+      settings.scale_penalty)
+  upsampled = upsampled * penalties[:, None, None]
+  best = jnp.argmax(jnp.max(upsampled, axis=(1, 2)))
+
+  response = upsampled[best]
+  response = response - jnp.min(response)
+  response = response / jnp.maximum(jnp.sum(response), 1e-16)
+  response = ((1 - settings.window_influence) * response
+              + settings.window_influence * hann_window(up))
+  peak = jnp.stack(jnp.unravel_index(jnp.argmax(response), response.shape))
+
+  # Peak offset in upsampled cells -> search-crop pixels -> frame pixels.
+  offset = (peak - (up - 1) / 2) * (settings.total_stride
+                                   / settings.response_upsample)
+  offset = (offset * search_side(state, settings) * factors[best]
+            / settings.instance_size)
+  limits = jnp.array(frame_shape[:2], jnp.float32) - 1
+  center = jnp.clip(state.center + offset, 0.0, limits)
+  scale = 1 - settings.scale_lr + settings.scale_lr * factors[best]
+  size = jnp.clip(state.size * scale, settings.min_scale * state.initial_size,
+                  settings.max_scale * state.initial_size)
+  return state.replace(center=center, size=size), best
+
+
+@functools.partial(jax.jit, static_argnames='settings')
+def step(variables: Variables, state: State, frame: jax.Array, *,
+         settings: Settings) -> tuple[State, jax.Array, jax.Array]:
+  """Tracks one frame.
+
+  Returns:
+    (new state, 1-based (x, y, w, h) box, peak score of the chosen scale).
+  """
+  net = settings.create_model()
+  sides = search_side(state, settings) * jnp.asarray(settings.scale_factors)
+  pyramid = crops.crop_pyramid(frame, state.center, sides,
+                               settings.instance_size,
+                               crops.mean_color(frame))
+  search = net.apply(variables, pyramid, method=net.embed)
+  scores = net.apply(variables, state.exemplar, search[None],
+                     method=net.score)[0]
+  state, best = move(state, scores, frame.shape, settings)
+  return (state, boxes.center_size_to_xywh(state.center, state.size),
+          jnp.max(scores[best]))
+
+
+class TrackResult(NamedTuple):
+  boxes: np.ndarray  # (N, 4) 1-based x, y, w, h; row 0 is the initial box.
+  scores: np.ndarray  # (N,) peak scores; NaN for the first frame.
+  seconds: np.ndarray  # (N,) wall time per frame, device work included.
+
+
+class Tracker:
+  """Stateful wrapper with the ``init(image, box)`` / ``update(image)`` API.
+
+  Images are (H, W, 3) RGB or (H, W) grayscale arrays; boxes are 1-based
+  (x, y, w, h). All frames of one sequence must have the same size.
+  """
+
+  def __init__(self, variables: Variables, config: ml_collections.ConfigDict):
+    self.variables = variables
+    self.settings = Settings.from_config(config)
+    self._state = None
+    self._frame_shape = None
+
+  def init(self, image, box) -> None:
+    image = sequences.to_rgb(image)
+    box = boxes.check_box(box, image.shape, where='initial box')
+    self._frame_shape = image.shape
+    self._state = init(self.variables, image, box, settings=self.settings)
+
+  def update(self, image) -> np.ndarray:
+    """Tracks one more frame and returns its box."""
+    box, _ = self._update(image)
+    return np.asarray(box, np.float64)
+
+  def _update(self, image):
+    if self._state is None:
+      raise RuntimeError('call init(image, box) before update(image)')
+    image = sequences.to_rgb(image)
+    if image.shape != self._frame_shape:
+      raise sequences.SequenceError(
+          f'frame of shape {image.shape} differs from the first frame'
+          f' {self._frame_shape}')
+    self._state, box, score = step(self.variables, self._state, image,
+                                   settings=self.settings)
+    return box, score
+
+  def track(self, frames, box, *, progress=None) -> TrackResult:
+    """Tracks an iterable of frames from ``box`` in the first one.
+
+    ``progress`` optionally wraps the per-frame iterator (e.g. tqdm).
+    """
+    frames = iter(frames)
+    results, scores, seconds = [], [np.nan], []
+    start = time.perf_counter()
+    self.init(next(frames), box)
+    jax.block_until_ready(self._state)
+    results.append(np.asarray(box, np.float64))
+    seconds.append(time.perf_counter() - start)
+    for frame in (progress(frames) if progress else frames):
+      start = time.perf_counter()
+      new_box, score = self._update(frame)
+      new_box, score = jax.device_get((new_box, score))
+      seconds.append(time.perf_counter() - start)
+      results.append(np.asarray(new_box, np.float64))
+      scores.append(float(score))
+    return TrackResult(np.stack(results), np.asarray(scores),
+                       np.asarray(seconds))

@@ -1,0 +1,37 @@
+"""Batch-preserving cross-correlation of exemplar and search features."""
+
+import jax
+import jax.numpy as jnp
+
+
+def cross_correlate(exemplar: jax.Array, search: jax.Array) -> jax.Array:
+  """Correlates each exemplar with its own search images, in one convolution.
+
+  Args:
+    exemplar: (B, h, w, C) exemplar features.
+    search: (B, S, H, W, C) features of S search images (scales) per exemplar.
+
+  Returns:
+    (B, S, H - h + 1, W - w + 1) responses, ``out[b, s]`` being the valid
+    correlation of ``search[b, s]`` with ``exemplar[b]``, summed over C.
+
+  The batch stays the leading axis of the convolution's input (no folding of
+  the batch into channels), and ``batch_group_count`` pairs input group ``b``
+  with kernel ``b``, so a batch sharded over devices stays sharded.
+  """
+  if exemplar.ndim != 4 or search.ndim != 5:
+    raise ValueError(f'expected exemplar (B,h,w,C) and search (B,S,H,W,C), got'
+                     f' {exemplar.shape} and {search.shape}')
+  batch, scales = search.shape[:2]
+  if exemplar.shape[0] != batch or exemplar.shape[-1] != search.shape[-1]:
+    raise ValueError(f'exemplar {exemplar.shape} does not match search'
+                     f' {search.shape}')
+  lhs = search.reshape(batch * scales, *search.shape[2:])
+  rhs = jnp.transpose(exemplar, (1, 2, 3, 0)).astype(lhs.dtype)
+  out = jax.lax.conv_general_dilated(
+      lhs, rhs, window_strides=(1, 1), padding='VALID',
+      dimension_numbers=('NHWC', 'HWIO', 'NHWC'),
+      batch_group_count=batch,
+      preferred_element_type=jnp.float32)
+  # (S, H', W', B) -> (B, S, H', W').
+  return jnp.transpose(out, (3, 0, 1, 2))
