@@ -9,6 +9,7 @@ Every problem is reported as one ``SequenceError`` naming the file.
 """
 
 import dataclasses
+import itertools
 import pathlib
 import re
 from typing import Callable, Iterator
@@ -39,6 +40,19 @@ class Sequence:
     return self.read_frames()
 
 
+def truncate(sequence: Sequence, max_frames: int | None) -> Sequence:
+  """The first ``max_frames`` frames of ``sequence`` (all if None)."""
+  if max_frames is None:
+    return sequence
+  num_frames = (max_frames if sequence.num_frames is None
+                else min(max_frames, sequence.num_frames))
+  groundtruth = (None if sequence.groundtruth is None
+                 else sequence.groundtruth[:num_frames])
+  return dataclasses.replace(
+      sequence, num_frames=num_frames, groundtruth=groundtruth,
+      read_frames=lambda: itertools.islice(sequence.read_frames(), max_frames))
+
+
 def to_rgb(image) -> np.ndarray:
   """Returns an (H, W, 3) array: gray is repeated, alpha is dropped."""
   image = np.asarray(image)
@@ -55,15 +69,20 @@ def to_rgb(image) -> np.ndarray:
 
 
 def read_image(path) -> np.ndarray:
-  """Reads one frame as (H, W, 3); a bad file raises SequenceError."""
+  """Reads one frame as (H, W, 3); a bad file raises SequenceError.
+
+  Palette, gray, gray+alpha, RGBA and CMYK files are converted to RGB;
+  16-bit gray frames are scaled to [0, 255] rather than clipped.
+  """
   try:
-    image = iio.imread(path)
-  except Exception as e:  # imageio raises many types for bad files.
+    with iio.imopen(path, 'r', plugin='pillow') as file:
+      if file.metadata(index=0).get('mode', '').startswith('I;16'):
+        image = file.read(index=0).astype(np.float32) / 257
+      else:
+        image = file.read(index=0, mode='RGB')
+  except Exception as e:  # Pillow raises many types for bad files.
     raise SequenceError(f'{path}: cannot read image ({e})') from None
-  try:
-    return to_rgb(image)
-  except SequenceError as e:
-    raise SequenceError(f'{path}: {e}') from None
+  return to_rgb(image)
 
 
 def read_boxes(path) -> np.ndarray:

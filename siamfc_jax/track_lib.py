@@ -3,6 +3,7 @@
 import pathlib
 
 import ml_collections
+import numpy as np
 import tqdm
 
 from siamfc_jax import checkpoints
@@ -79,3 +80,27 @@ def track_sequence(config: ml_collections.ConfigDict,
     render.write_video(render_path, render.annotate(
         sequence, result.boxes, sequence.groundtruth))
   return record
+
+
+def evaluate(variables, config: ml_collections.ConfigDict,
+             sequence_list, *, show_progress: bool = False) -> dict:
+  """OTB OPE of ``variables`` on sequences with ground truth.
+
+  Returns:
+    {'success_auc', 'precision_20px'} averaged over sequences (as the OTB
+    toolkit averages its curves), and 'sequences': the per-sequence values.
+  """
+  tracker = tracker_lib.Tracker(variables, config)
+  per_sequence = {}
+  for sequence in tqdm.tqdm(sequence_list, desc='evaluate',
+                            disable=not show_progress):
+    result = tracker.track(sequence, sequence.groundtruth[0])
+    ope = metrics.ope(result.boxes, sequence.groundtruth)
+    per_sequence[sequence.name] = dict(success_auc=ope.auc,
+                                       precision_20px=ope.precision)
+  return dict(
+      success_auc=float(np.mean([r['success_auc']
+                                 for r in per_sequence.values()])),
+      precision_20px=float(np.mean([r['precision_20px']
+                                    for r in per_sequence.values()])),
+      sequences=per_sequence)

@@ -33,3 +33,38 @@ def tracker_config(num_scales: int = 3) -> ml_collections.ConfigDict:
       min_scale=0.2,  # Target size is clamped to [min, max] x initial size.
       max_scale=5.0,
   ))
+
+
+def train_config() -> ml_collections.ConfigDict:
+  """The paper's training recipe; data and split are set by each config."""
+  tracker = tracker_config(num_scales=3)
+  return ml_collections.ConfigDict(dict(
+      model=model_config(),
+      tracker=tracker,
+      exemplar_size=tracker.exemplar_size,
+      instance_size=tracker.instance_size,
+      total_stride=tracker.total_stride,
+      # Labels: +1 within 16 px of the centre, -1 beyond; balanced weights.
+      positive_radius=16.0,
+      negative_radius=16.0,
+      seed=0,
+      batch_size=8,
+      num_epochs=50,
+      pairs_per_epoch=53_200,
+      lr_start=1e-2,  # Log-spaced per epoch down to lr_end.
+      lr_end=1e-5,
+      momentum=0.9,
+      weight_decay=5e-4,
+      weight_decay_on='kernels',  # Or 'all' to decay biases and BN too.
+      data_dir='',  # A dataset made by `python -m data_prep.build`.
+      train_videos=(),  # Empty: every video in data_dir.
+      val_videos=(),  # Sequence folders under sequences_root to track.
+      sequences_root='',
+      eval_max_frames=None,
+      loader_workers=2,
+      log_every_steps=50,
+      eval_every_steps=2000,
+      checkpoint_every_steps=500,
+      keep_checkpoints=3,
+      progress=True,
+  ))

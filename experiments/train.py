@@ -1,0 +1,30 @@
+"""Trains SiamFC; rerunning the same command resumes from the workdir.
+
+  python -m experiments.train --config=siamfc_jax/configs/train_shared.py \
+      --workdir=runs/train_shared
+"""
+
+from absl import app
+from absl import flags
+from ml_collections import config_flags
+
+from siamfc_jax import train_lib
+from siamfc_jax import xla
+
+_CONFIG = config_flags.DEFINE_config_file('config', None, 'Train config file.')
+_WORKDIR = flags.DEFINE_string('workdir', None, 'Checkpoints, logs, weights.')
+flags.mark_flags_as_required(['config', 'workdir'])
+
+
+def main(argv):
+  if len(argv) > 1:
+    raise app.UsageError(f'unexpected arguments: {argv[1:]}')
+  xla.use_fast_cpu_convolutions()
+  record = train_lib.train_and_evaluate(_CONFIG.value, _WORKDIR.value)
+  if record:
+    print(f'validation: success AUC {record["success_auc"]:.3f},'
+          f' precision@20px {record["precision_20px"]:.3f}')
+
+
+if __name__ == '__main__':
+  app.run(main)

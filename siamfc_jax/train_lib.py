@@ -1,0 +1,253 @@
+"""Training SiamFC: train state, optimiser, the jitted step, the loop.
+
+``train_and_evaluate(config, workdir)`` is resumable: it restores the
+latest checkpoint in ``workdir`` and the pair loader restarts at that step,
+so a killed run finishes with the same parameters as an uninterrupted one.
+"""
+
+import functools
+import json
+import math
+import pathlib
+from typing import Any
+
+import flax.struct
+import jax
+import jax.numpy as jnp
+import ml_collections
+import numpy as np
+import optax
+import orbax.checkpoint as ocp
+import tensorboardX
+import tqdm
+from absl import logging
+
+from data_prep import pairs
+from siamfc_jax import checkpoints
+from siamfc_jax import files
+from siamfc_jax import losses
+from siamfc_jax import model as model_lib
+from siamfc_jax import records
+from siamfc_jax import sequences
+from siamfc_jax import sharding
+from siamfc_jax import track_lib
+
+
+class TrainState(flax.struct.PyTreeNode):
+  step: jax.Array
+  params: Any
+  batch_stats: Any
+  opt_state: Any
+
+
+def learning_rate_schedule(config: ml_collections.ConfigDict,
+                           steps_per_epoch: int) -> optax.Schedule:
+  """Constant within an epoch, log-spaced from lr_start to lr_end over epochs."""
+  ratio = config.lr_end / config.lr_start
+  last_epoch = max(config.num_epochs - 1, 1)
+
+  def schedule(step):
+    epoch = jnp.minimum(step // steps_per_epoch, config.num_epochs - 1)
+    return config.lr_start * ratio ** (epoch / last_epoch)
+
+  return schedule
+
+
+def _decay_mask(params, decay: str):
+  """Which parameters get weight decay: 'all', or 'kernels' (not biases/BN)."""
+  if decay == 'all':
+    return jax.tree.map(lambda _: True, params)
+  if decay != 'kernels':
+    raise ValueError(f"weight_decay_on must be 'all' or 'kernels', got {decay}")
+  return jax.tree_util.tree_map_with_path(
+      lambda path, _: path[-1].key == 'kernel', params)
+
+
+def create_optimizer(config: ml_collections.ConfigDict,
+                     steps_per_epoch: int) -> optax.GradientTransformation:
+  """SGD with momentum and (masked) L2 weight decay added to the gradient."""
+  return optax.chain(
+      optax.add_decayed_weights(
+          config.weight_decay,
+          mask=functools.partial(_decay_mask, decay=config.weight_decay_on)),
+      optax.sgd(learning_rate_schedule(config, steps_per_epoch),
+                momentum=config.momentum))
+
+
+def steps_per_epoch(config: ml_collections.ConfigDict) -> int:
+  return math.ceil(config.pairs_per_epoch / config.batch_size)
+
+
+def create_train_state(rng: jax.Array, *, config: ml_collections.ConfigDict,
+                       tx: optax.GradientTransformation) -> TrainState:
+  net = model_lib.create_model(config.model)
+  variables = model_lib.init_variables(
+      net, rng, exemplar_size=config.exemplar_size,
+      search_size=config.instance_size)
+  return TrainState(step=jnp.zeros((), jnp.int32),
+                    params=variables['params'],
+                    batch_stats=variables['batch_stats'],
+                    opt_state=tx.init(variables['params']))
+
+
+def train_step(state: TrainState, batch: dict[str, jax.Array], *,
+               config: ml_collections.ConfigDict,
+               tx: optax.GradientTransformation):
+  """One SGD step on a batch of exemplar/search pairs.
+
+  Args:
+    state: the train state.
+    batch: {'exemplar': (B, 127, 127, 3), 'search': (B, 255, 255, 3)},
+      pixel values in [0, 255], the target centred in both.
+    config: a train config.
+    tx: the optimiser.
+
+  Returns:
+    (new state, metrics dict with loss, grad_norm and learning_rate).
+  """
+  net = model_lib.create_model(config.model)
+  exemplar = batch['exemplar'].astype(jnp.float32)
+  search = batch['search'].astype(jnp.float32)[:, None]
+  response_size = ((config.instance_size - config.exemplar_size)
+                   // config.total_stride + 1)
+  labels, weights = losses.label_map(
+      response_size, config.total_stride, config.positive_radius,
+      config.negative_radius)
+
+  def loss_fn(params):
+    scores, updates = net.apply(
+        {'params': params, 'batch_stats': state.batch_stats}, exemplar,
+        search, train=True, mutable=['batch_stats'])
+    return losses.logistic_loss(scores[:, 0], labels, weights), updates
+
+  (loss, updates), grads = jax.value_and_grad(loss_fn, has_aux=True)(
+      state.params)
+  param_updates, opt_state = tx.update(grads, state.opt_state, state.params)
+  new_state = state.replace(
+      step=state.step + 1,
+      params=optax.apply_updates(state.params, param_updates),
+      batch_stats=updates['batch_stats'],
+      opt_state=opt_state)
+  lr = learning_rate_schedule(config, steps_per_epoch(config))(state.step)
+  metrics = dict(loss=loss, grad_norm=optax.global_norm(grads),
+                 learning_rate=lr)
+  return new_state, metrics
+
+
+def variables_of(state: TrainState) -> dict[str, Any]:
+  """The network variables of a train state, for tracking or export."""
+  return {'params': state.params, 'batch_stats': state.batch_stats}
+
+
+def host_batch(batch) -> dict[str, np.ndarray]:
+  return {k: np.asarray(batch[k]) for k in ('exemplar', 'search')}
+
+
+def _tracking_config(config: ml_collections.ConfigDict):
+  """The track config used for validation: config.tracker + config.model."""
+  track_config = config.tracker.copy_and_resolve_references()
+  track_config.model = config.model
+  return track_config
+
+
+def validation_sequences(config: ml_collections.ConfigDict):
+  """The validation sequences of a train config, cut to eval_max_frames."""
+  root = pathlib.Path(config.sequences_root)
+  return [sequences.truncate(sequences.load_folder(root / name),
+                             config.eval_max_frames)
+          for name in config.val_videos]
+
+
+def train_and_evaluate(config: ml_collections.ConfigDict, workdir) -> dict:
+  """Trains (or resumes training) and returns the last validation record.
+
+  Writes to ``workdir``: ``checkpoints/`` (orbax, the last
+  ``keep_checkpoints``), TensorBoard events, ``metrics.jsonl`` (one line per
+  logged step), ``run.json`` (config and git revision of each start) and,
+  at the end, ``weights.msgpack`` (float16 network weights for tracking).
+  """
+  workdir = pathlib.Path(workdir)
+  workdir.mkdir(parents=True, exist_ok=True)
+  mesh = sharding.data_mesh()
+  sharding.check_batch_size(config.batch_size, mesh)
+  per_epoch = steps_per_epoch(config)
+  total_steps = config.num_epochs * per_epoch
+  tx = create_optimizer(config, per_epoch)
+  replicated = sharding.replicated(mesh)
+
+  state = jax.jit(functools.partial(create_train_state, config=config, tx=tx),
+                  out_shardings=replicated)(jax.random.key(config.seed))
+  manager = ocp.CheckpointManager(
+      (workdir / 'checkpoints').absolute(),
+      options=ocp.CheckpointManagerOptions(
+          max_to_keep=config.keep_checkpoints,
+          save_interval_steps=config.checkpoint_every_steps))
+  if manager.latest_step() is not None:
+    abstract = jax.tree.map(ocp.utils.to_shape_dtype_struct, state)
+    state = manager.restore(manager.latest_step(),
+                            args=ocp.args.StandardRestore(abstract))
+    logging.info('Resumed from step %d', int(state.step))
+  start = int(state.step)
+  _append_run_record(workdir / 'run.json', config, start)
+  _trim_log(workdir / 'metrics.jsonl', start)
+
+  step_fn = jax.jit(
+      functools.partial(train_step, config=config, tx=tx),
+      in_shardings=(replicated, sharding.batch_sharded(mesh)),
+      out_shardings=(replicated, replicated), donate_argnums=0)
+  loader = pairs.make_pair_iterator(
+      config.data, data_dir=config.data_dir, seed=config.seed,
+      start_step=start, batch_size=config.batch_size // jax.process_count(),
+      video_names=list(config.train_videos) or None,
+      shard_index=jax.process_index(), shard_count=jax.process_count(),
+      worker_count=config.loader_workers)
+  validation = validation_sequences(config) if config.val_videos else []
+  writer = tensorboardX.SummaryWriter(str(workdir / 'tensorboard'))
+  record = {}
+  with tqdm.trange(start, total_steps, initial=start, total=total_steps,
+                   desc='train', unit='step', disable=not config.progress) as bar:
+    for step in bar:
+      batch = sharding.put_batch(host_batch(next(loader)), mesh)
+      state, metrics = step_fn(state, batch)
+      done = step + 1
+      if done % config.log_every_steps == 0 or done == total_steps:
+        metrics = {k: float(v) for k, v in jax.device_get(metrics).items()}
+        if not math.isfinite(metrics['loss']):
+          raise FloatingPointError(f'loss is {metrics["loss"]} at step {done}')
+        bar.set_postfix(loss=f'{metrics["loss"]:.4f}')
+        _log(writer, workdir, done, metrics)
+      if validation and (done % config.eval_every_steps == 0
+                         or done == total_steps):
+        record = track_lib.evaluate(variables_of(state),
+                                    _tracking_config(config), validation)
+        _log(writer, workdir, done, {
+            f'val/{k}': v for k, v in record.items() if k != 'sequences'})
+      manager.save(done, args=ocp.args.StandardSave(state),
+                   force=done == total_steps)
+  manager.wait_until_finished()
+  writer.close()
+  checkpoints.save_weights(workdir / 'weights.msgpack', variables_of(state),
+                           dtype=np.float16)
+  return record
+
+
+def _log(writer, workdir: pathlib.Path, step: int, scalars: dict) -> None:
+  for name, value in scalars.items():
+    writer.add_scalar(name, value, step)
+  writer.flush()
+  with open(workdir / 'metrics.jsonl', 'a') as f:
+    f.write(json.dumps(dict(step=step, **scalars)) + '\n')
+
+
+def _trim_log(path: pathlib.Path, last_step: int) -> None:
+  """Drops log lines past the checkpoint a resumed run starts from."""
+  if path.exists():
+    lines = [line for line in path.read_text().splitlines()
+             if json.loads(line)['step'] <= last_step]
+    files.write_text(path, ''.join(line + '\n' for line in lines))
+
+
+def _append_run_record(path: pathlib.Path, config, start_step: int) -> None:
+  starts = json.loads(path.read_text())['starts'] if path.exists() else []
+  starts.append(dict(step=start_step, git_revision=records.git_revision()))
+  records.write_json(path, dict(config=config.to_dict(), starts=starts))
