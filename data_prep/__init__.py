@@ -1,0 +1,1 @@
+"""Dataset curation (TFDS array_record builders) and the pair loader."""

@@ -6,6 +6,7 @@
 
 from absl import app
 from absl import flags
+from absl import logging
 from ml_collections import config_flags
 
 from siamfc_jax import train_lib
@@ -20,6 +21,8 @@ def main(argv):
   if len(argv) > 1:
     raise app.UsageError(f'unexpected arguments: {argv[1:]}')
   xla.use_fast_cpu_convolutions()
+  if not flags.FLAGS['verbosity'].present:
+    logging.set_verbosity(logging.WARNING)  # Orbax logs every save at INFO.
   record = train_lib.train_and_evaluate(_CONFIG.value, _WORKDIR.value)
   if record:
     print(f'validation: success AUC {record["success_auc"]:.3f},'

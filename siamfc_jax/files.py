@@ -12,6 +12,7 @@ def write_bytes(path, data: bytes) -> None:
   fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f'.{path.name}.')
   try:
     with os.fdopen(fd, 'wb') as f:
+      os.fchmod(f.fileno(), 0o644)  # mkstemp's 0600 is too strict for results.
       f.write(data)
       f.flush()
       os.fsync(f.fileno())

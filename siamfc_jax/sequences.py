@@ -131,7 +131,8 @@ def parse_box(text: str) -> np.ndarray:
   return box
 
 
-def _frame_paths(folder: pathlib.Path) -> list[pathlib.Path]:
+def frame_paths(folder: pathlib.Path) -> list[pathlib.Path]:
+  """Sorted frame files of a sequence folder (in img/ or the folder)."""
   image_dir = folder / 'img' if (folder / 'img').is_dir() else folder
   paths = sorted(p for p in image_dir.iterdir()
                  if p.suffix.lower() in IMAGE_SUFFIXES)
@@ -157,7 +158,7 @@ def load_folder(folder) -> Sequence:
   folder = pathlib.Path(folder)
   if not folder.is_dir():
     raise SequenceError(f'{folder}: no such sequence folder')
-  paths = _frame_paths(folder)
+  paths = frame_paths(folder)
   groundtruth = None
   for name in GROUNDTRUTH_NAMES:
     if (folder / name).is_file():

@@ -145,7 +145,7 @@ def host_batch(batch) -> dict[str, np.ndarray]:
 
 def _tracking_config(config: ml_collections.ConfigDict):
   """The track config used for validation: config.tracker + config.model."""
-  track_config = config.tracker.copy_and_resolve_references()
+  track_config = ml_collections.ConfigDict(config.tracker.to_dict())
   track_config.model = config.model
   return track_config
 
@@ -180,13 +180,12 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir) -> dict:
   manager = ocp.CheckpointManager(
       (workdir / 'checkpoints').absolute(),
       options=ocp.CheckpointManagerOptions(
-          max_to_keep=config.keep_checkpoints,
-          save_interval_steps=config.checkpoint_every_steps))
+          max_to_keep=config.keep_checkpoints))
   if manager.latest_step() is not None:
     abstract = jax.tree.map(ocp.utils.to_shape_dtype_struct, state)
     state = manager.restore(manager.latest_step(),
                             args=ocp.args.StandardRestore(abstract))
-    logging.info('Resumed from step %d', int(state.step))
+    logging.warning('Resuming from step %d', int(state.step))
   start = int(state.step)
   _append_run_record(workdir / 'run.json', config, start)
   _trim_log(workdir / 'metrics.jsonl', start)
@@ -222,8 +221,8 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir) -> dict:
                                     _tracking_config(config), validation)
         _log(writer, workdir, done, {
             f'val/{k}': v for k, v in record.items() if k != 'sequences'})
-      manager.save(done, args=ocp.args.StandardSave(state),
-                   force=done == total_steps)
+      if done % config.checkpoint_every_steps == 0 or done == total_steps:
+        manager.save(done, args=ocp.args.StandardSave(state))
   manager.wait_until_finished()
   writer.close()
   checkpoints.save_weights(workdir / 'weights.msgpack', variables_of(state),

@@ -1,0 +1,123 @@
+"""End-to-end training on tiny data: determinism, the recorded loss curve,
+and resuming after SIGKILL with the same final weights."""
+
+import json
+import os
+import pathlib
+import signal
+import subprocess
+import sys
+import time
+
+import imageio.v3 as iio
+import numpy as np
+import pytest
+
+from data_prep import builders
+from siamfc_jax import demo
+from siamfc_jax import sequences
+from siamfc_jax import train_lib
+from siamfc_jax.configs import data
+from siamfc_jax.configs import tiny
+
+LOSS_CURVE = pathlib.Path(__file__).parent / 'data' / 'tiny_loss_curve.json'
+
+
+@pytest.fixture(scope='module')
+def tiny_data(tmp_path_factory):
+  """A dataset and a validation folder made from the demo sequence."""
+  root = tmp_path_factory.mktemp('sequences')
+  sequence = demo.demo_sequence(20)
+  (root / 'demo' / 'img').mkdir(parents=True)
+  for i, frame in enumerate(sequence, start=1):
+    iio.imwrite(root / 'demo' / 'img' / f'{i:08d}.jpg', frame, quality=90)
+  sequences.write_boxes(root / 'demo' / 'groundtruth.txt',
+                        sequence.groundtruth)
+  out = tmp_path_factory.mktemp('data')
+  builders.build('sequences', root=root, out=out,
+                 config=data.data_config().curation)
+  return out, root
+
+
+def _config(tiny_data, **overrides):
+  config = tiny.get_config()
+  config.data_dir, config.sequences_root = map(str, tiny_data)
+  config.val_videos = ('demo',)
+  config.update(overrides)
+  return config
+
+
+def _losses(workdir):
+  lines = (workdir / 'metrics.jsonl').read_text().splitlines()
+  return [json.loads(line)['loss'] for line in lines
+          if 'loss' in json.loads(line)]
+
+
+@pytest.fixture(scope='module')
+def reference_run(tiny_data, tmp_path_factory):
+  workdir = tmp_path_factory.mktemp('reference')
+  record = train_lib.train_and_evaluate(_config(tiny_data), workdir)
+  return workdir, record
+
+
+@pytest.mark.slow
+def test_tiny_run_writes_everything(reference_run):
+  workdir, record = reference_run
+  assert sorted(p.name for p in (workdir / 'checkpoints').iterdir()
+                if p.name.isdigit()) == ['2', '4']
+  losses = _losses(workdir)
+  assert len(losses) == 4 and np.all(np.isfinite(losses))
+  assert (workdir / 'weights.msgpack').stat().st_size > 1_000_000
+  run = json.loads((workdir / 'run.json').read_text())
+  assert run['starts'][0]['step'] == 0 and run['starts'][0]['git_revision']
+  assert run['config']['batch_size'] == 2
+  assert 0 <= record['success_auc'] <= 1
+  assert list(record['sequences']) == ['demo']
+  assert list((workdir / 'tensorboard').iterdir())
+
+
+@pytest.mark.slow
+def test_same_seed_gives_identical_parameters(tiny_data, reference_run,
+                                              tmp_path):
+  train_lib.train_and_evaluate(_config(tiny_data, val_videos=()), tmp_path)
+  assert ((tmp_path / 'weights.msgpack').read_bytes()
+          == (reference_run[0] / 'weights.msgpack').read_bytes())
+  assert _losses(tmp_path) == _losses(reference_run[0])
+
+
+@pytest.mark.slow
+def test_loss_curve_matches_the_recorded_one(reference_run):
+  recorded = json.loads(LOSS_CURVE.read_text())['loss']
+  np.testing.assert_allclose(_losses(reference_run[0]), recorded, rtol=2e-3)
+
+
+@pytest.mark.slow
+def test_resume_after_sigkill_ends_with_the_same_weights(
+    tiny_data, reference_run, tmp_path):
+  data_dir, sequences_root = tiny_data
+  command = [sys.executable, '-m', 'experiments.train',
+             f'--config={pathlib.Path(tiny.__file__)}',
+             f'--config.data_dir={data_dir}',
+             f'--config.sequences_root={sequences_root}',
+             "--config.val_videos=('demo',)", f'--workdir={tmp_path}']
+  env = dict(os.environ, JAX_PLATFORMS='cpu')
+  process = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL,
+                             stderr=subprocess.PIPE, close_fds=False)
+  deadline = time.monotonic() + 300
+  while not (tmp_path / 'checkpoints' / '2').is_dir():
+    assert process.poll() is None, process.stderr.read().decode()[-3000:]
+    assert time.monotonic() < deadline, 'no checkpoint after 300 s'
+    time.sleep(0.05)
+  process.send_signal(signal.SIGKILL)
+  process.wait()
+  assert not (tmp_path / 'weights.msgpack').exists()
+
+  resumed = subprocess.run(command, env=env, capture_output=True, text=True,
+                           timeout=300, close_fds=False)
+  assert resumed.returncode == 0, resumed.stderr[-3000:]
+  assert 'Resuming from step' in resumed.stderr
+  run = json.loads((tmp_path / 'run.json').read_text())
+  assert len(run['starts']) == 2 and run['starts'][1]['step'] >= 2
+  assert ((tmp_path / 'weights.msgpack').read_bytes()
+          == (reference_run[0] / 'weights.msgpack').read_bytes())
+  assert _losses(tmp_path) == _losses(reference_run[0])
