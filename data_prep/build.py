@@ -51,5 +51,10 @@ def main(argv):
   print(builders.format_summary(path, summary))
 
 
-if __name__ == '__main__':
+def run():
+  """Console entry point (siamfc-build-data)."""
   app.run(main)
+
+
+if __name__ == '__main__':
+  run()

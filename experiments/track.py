@@ -3,6 +3,7 @@
   python -m experiments.track                      # the demo sequence
   python -m experiments.track --sequence=path/to/Basketball
   python -m experiments.track --video=in.mp4 --box=x,y,w,h --render=out.mp4
+  python -m experiments.track --camera=0 --box=x,y,w,h --max_frames=300
   python -m experiments.track --config=siamfc_jax/configs/track_5s.py \
       --config.checkpoint=weights.msgpack
 """
@@ -28,6 +29,10 @@ _CONFIG = config_flags.DEFINE_config_file(
 _SEQUENCE = flags.DEFINE_string(
     'sequence', None, 'Sequence folder (img/ + groundtruth.txt).')
 _VIDEO = flags.DEFINE_string('video', None, 'Video file to track.')
+_CAMERA = flags.DEFINE_integer(
+    'camera', None, 'Track live from this camera (needs --box).')
+_MAX_FRAMES = flags.DEFINE_integer(
+    'max_frames', None, 'Track at most this many frames.')
 _GROUNDTRUTH = flags.DEFINE_string(
     'groundtruth', None, 'Box file for --video (one x,y,w,h per frame).')
 _BOX = flags.DEFINE_string(
@@ -41,12 +46,19 @@ _DEMO_FRAMES = flags.DEFINE_integer(
 
 
 def _load_sequence() -> sequences.Sequence:
-  if _SEQUENCE.value and _VIDEO.value:
-    raise sequences.SequenceError('give --sequence or --video, not both')
+  given = [name for name, flag in (('--sequence', _SEQUENCE),
+                                   ('--video', _VIDEO), ('--camera', _CAMERA))
+           if flag.value is not None]
+  if len(given) > 1:
+    raise sequences.SequenceError(f'give one of {", ".join(given)}')
   if _SEQUENCE.value:
     return sequences.load_folder(_SEQUENCE.value)
   if _VIDEO.value:
     return sequences.load_video(_VIDEO.value, _GROUNDTRUTH.value)
+  if _CAMERA.value is not None:
+    if not _BOX.value:
+      raise sequences.SequenceError('--camera needs the initial box, --box')
+    return sequences.load_camera(_CAMERA.value)
   return demo.demo_sequence(_DEMO_FRAMES.value)
 
 
@@ -55,7 +67,7 @@ def main(argv):
     raise app.UsageError(f'unexpected arguments: {argv[1:]}')
   xla.use_fast_cpu_convolutions()
   try:
-    sequence = _load_sequence()
+    sequence = sequences.truncate(_load_sequence(), _MAX_FRAMES.value)
     box = sequences.parse_box(_BOX.value) if _BOX.value else None
     record = track_lib.track_sequence(
         _CONFIG.value, sequence, init_box=box, output_dir=_OUTPUT_DIR.value,
@@ -71,5 +83,10 @@ def main(argv):
   print(f'results in {_OUTPUT_DIR.value}')
 
 
-if __name__ == '__main__':
+def run():
+  """Console entry point (siamfc-track)."""
   app.run(main)
+
+
+if __name__ == '__main__':
+  run()

@@ -4,11 +4,15 @@
       --workdir=runs/train_shared
 """
 
+import sys
+
 from absl import app
 from absl import flags
 from absl import logging
 from ml_collections import config_flags
 
+from data_prep import dataset
+from siamfc_jax import sequences
 from siamfc_jax import train_lib
 from siamfc_jax import xla
 
@@ -23,11 +27,20 @@ def main(argv):
   xla.use_fast_cpu_convolutions()
   if not flags.FLAGS['verbosity'].present:
     logging.set_verbosity(logging.WARNING)  # Orbax logs every save at INFO.
-  record = train_lib.train_and_evaluate(_CONFIG.value, _WORKDIR.value)
+  try:
+    record = train_lib.train_and_evaluate(_CONFIG.value, _WORKDIR.value)
+  except (dataset.DatasetError, sequences.SequenceError,
+          FloatingPointError) as e:
+    sys.exit(f'error: {e}')
   if record:
     print(f'validation: success AUC {record["success_auc"]:.3f},'
           f' precision@20px {record["precision_20px"]:.3f}')
 
 
-if __name__ == '__main__':
+def run():
+  """Console entry point (siamfc-train)."""
   app.run(main)
+
+
+if __name__ == '__main__':
+  run()

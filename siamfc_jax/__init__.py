@@ -1,5 +1,13 @@
-"""SiamFC (Bertinetto et al., 2016) in JAX/Flax."""
+"""SiamFC (Bertinetto et al., 2016) in JAX/Flax.
+
+  tracker = siamfc_jax.Tracker.from_pretrained()
+  tracker.init(image, box)      # box: 1-based (x, y, w, h)
+  box = tracker.update(image)
+  result = siamfc_jax.track('video.mp4', box)  # boxes, scores, seconds
+"""
 
 from siamfc_jax.tracker import Tracker
+from siamfc_jax.tracker import TrackResult
+from siamfc_jax.tracker import track
 
-__all__ = ['Tracker']
+__all__ = ['Tracker', 'TrackResult', 'track']

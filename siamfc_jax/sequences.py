@@ -12,6 +12,7 @@ import dataclasses
 import itertools
 import pathlib
 import re
+import sys
 from typing import Callable, Iterator
 
 import imageio.v3 as iio
@@ -173,14 +174,16 @@ def load_folder(folder) -> Sequence:
                   groundtruth=groundtruth)
 
 
-def _read_video(path: pathlib.Path) -> Iterator[np.ndarray]:
+def _read_video(source, label: str) -> Iterator[np.ndarray]:
   try:
-    for frame in iio.imiter(path):
+    for frame in iio.imiter(source):
       yield to_rgb(frame)
   except SequenceError:
     raise
   except Exception as e:  # Decoders raise many types for bad files.
-    raise SequenceError(f'{path}: cannot decode video ({e})') from None
+    # FFmpeg's messages end with the reason; its banner comes first.
+    reason = str(e).strip().splitlines()[-1] if str(e).strip() else repr(e)
+    raise SequenceError(f'{label}: cannot decode video ({reason})') from None
 
 
 def load_video(path, groundtruth=None) -> Sequence:
@@ -190,4 +193,16 @@ def load_video(path, groundtruth=None) -> Sequence:
     raise SequenceError(f'{path}: no such video file')
   boxes = read_boxes(groundtruth) if groundtruth else None
   return Sequence(name=path.stem, num_frames=None,
-                  read_frames=lambda: _read_video(path), groundtruth=boxes)
+                  read_frames=lambda: _read_video(path, str(path)),
+                  groundtruth=boxes)
+
+
+def load_camera(index: int) -> Sequence:
+  """Frames from camera ``index`` (through FFmpeg), until interrupted."""
+  device = pathlib.Path(f'/dev/video{index}')
+  if sys.platform.startswith('linux') and not device.exists():
+    raise SequenceError(f'camera {index}: {device} not found (no camera'
+                        ' attached, or no access to it)')
+  return Sequence(name=f'camera{index}', num_frames=None,
+                  read_frames=lambda: _read_video(f'<video{index}>',
+                                                  f'camera {index}'))

@@ -1,5 +1,7 @@
 """Tracking one sequence end to end: weights, tracker, results, metrics."""
 
+import csv
+import io
 import pathlib
 
 import ml_collections
@@ -23,10 +25,10 @@ def track_sequence(config: ml_collections.ConfigDict,
                    show_progress: bool = True) -> dict:
   """Tracks ``sequence`` and writes its results to ``output_dir``.
 
-  Writes ``<name>.txt`` (boxes, OTB format), ``<name>_scores.txt`` (peak
-  score per frame) and ``<name>.json`` (config, git revision, frames per
-  second and, with ground truth, OPE success AUC and precision at 20 px);
-  with ``render_path``, also a video with the boxes drawn.
+  Writes ``<name>.txt`` (boxes, OTB format), ``<name>.csv`` (per frame:
+  box, peak score, seconds) and ``<name>.json`` (config, git revision,
+  frames per second and, with ground truth, OPE success AUC and precision
+  at 20 px); with ``render_path``, also a video with the boxes drawn.
 
   Args:
     config: a track config (see siamfc_jax/configs/track_3s.py).
@@ -72,14 +74,25 @@ def track_sequence(config: ml_collections.ConfigDict,
 
   output_dir = pathlib.Path(output_dir)
   sequences.write_boxes(output_dir / f'{sequence.name}.txt', result.boxes)
-  files.write_text(output_dir / f'{sequence.name}_scores.txt',
-                   ''.join(f'{score:.6g}\n' for score in result.scores))
+  write_frames_csv(output_dir / f'{sequence.name}.csv', result)
   record = records.run_record(config, **summary)
   records.write_json(output_dir / f'{sequence.name}.json', record)
   if render_path:
     render.write_video(render_path, render.annotate(
         sequence, result.boxes, sequence.groundtruth))
   return record
+
+
+def write_frames_csv(path, result: tracker_lib.TrackResult) -> None:
+  """Per-frame results: frame (1-based), x, y, w, h, score, seconds."""
+  text = io.StringIO()
+  writer = csv.writer(text, lineterminator='\n')
+  writer.writerow(['frame', 'x', 'y', 'w', 'h', 'score', 'seconds'])
+  for i, (box, score, seconds) in enumerate(
+      zip(result.boxes, result.scores, result.seconds), start=1):
+    writer.writerow([i, *(f'{v:.2f}' for v in box), f'{score:.6g}',
+                     f'{seconds:.5f}'])
+  files.write_text(path, text.getvalue())
 
 
 def evaluate(variables, config: ml_collections.ConfigDict,

@@ -9,6 +9,8 @@ the peak score.
 
 import dataclasses
 import functools
+import os
+import pathlib
 import time
 from typing import Any, Mapping, NamedTuple
 
@@ -19,9 +21,11 @@ import ml_collections
 import numpy as np
 
 from siamfc_jax import boxes
+from siamfc_jax import checkpoints
 from siamfc_jax import crops
 from siamfc_jax import model as model_lib
 from siamfc_jax import sequences
+from siamfc_jax.configs import track_3s
 
 Variables = Mapping[str, Any]
 
@@ -183,6 +187,21 @@ class Tracker:
     self._state = None
     self._frame_shape = None
 
+  @classmethod
+  def from_pretrained(cls, config: ml_collections.ConfigDict | None = None,
+                      *, checkpoint: str | None = None) -> 'Tracker':
+    """A tracker with the shipped weights (or ``checkpoint``).
+
+    Args:
+      config: a track config; default siamfc_jax/configs/track_3s.py.
+      checkpoint: a weights file (.msgpack, .mat or .pth) to use instead.
+    """
+    config = config or track_3s.get_config()
+    if checkpoint:
+      config = config.copy_and_resolve_references()
+      config.checkpoint = str(checkpoint)
+    return cls(checkpoints.load_for_tracking(config), config)
+
   def init(self, image, box) -> None:
     image = sequences.to_rgb(image)
     box = boxes.check_box(box, image.shape, where='initial box')
@@ -202,14 +221,19 @@ class Tracker:
       raise sequences.SequenceError(
           f'frame of shape {image.shape} differs from the first frame'
           f' {self._frame_shape}')
-    self._state, box, score = step(self.variables, self._state, image,
-                                   settings=self.settings)
+    frame = jax.device_put(image)
+    # Every copy is explicit: a hidden per-frame transfer is an error.
+    with jax.transfer_guard('disallow'):
+      self._state, box, score = step(self.variables, self._state, frame,
+                                     settings=self.settings)
     return box, score
 
   def track(self, frames, box, *, progress=None) -> TrackResult:
     """Tracks an iterable of frames from ``box`` in the first one.
 
-    ``progress`` optionally wraps the per-frame iterator (e.g. tqdm).
+    ``progress`` optionally wraps the per-frame iterator (e.g. tqdm). An
+    interruption (Ctrl-C) stops tracking and returns the frames done so far,
+    so live sources such as cameras end cleanly.
     """
     frames = iter(frames)
     results, scores, seconds = [], [np.nan], []
@@ -218,12 +242,183 @@ class Tracker:
     jax.block_until_ready(self._state)
     results.append(np.asarray(box, np.float64))
     seconds.append(time.perf_counter() - start)
-    for frame in (progress(frames) if progress else frames):
-      start = time.perf_counter()
-      new_box, score = self._update(frame)
-      new_box, score = jax.device_get((new_box, score))
-      seconds.append(time.perf_counter() - start)
-      results.append(np.asarray(new_box, np.float64))
-      scores.append(float(score))
+    try:
+      for frame in (progress(frames) if progress else frames):
+        start = time.perf_counter()
+        new_box, score = self._update(frame)
+        new_box, score = jax.device_get((new_box, score))
+        seconds.append(time.perf_counter() - start)
+        results.append(np.asarray(new_box, np.float64))
+        scores.append(float(score))
+    except KeyboardInterrupt:
+      pass
     return TrackResult(np.stack(results), np.asarray(scores),
                        np.asarray(seconds))
+
+
+def track(frames, box, *, config: ml_collections.ConfigDict | None = None,
+          checkpoint: str | None = None) -> TrackResult:
+  """Tracks with the shipped model (see ``Tracker.from_pretrained``).
+
+  Args:
+    frames: an iterable of images, a video file or a sequence folder.
+    box: the target in the first frame, 1-based (x, y, w, h).
+    config: a track config; default siamfc_jax/configs/track_3s.py.
+    checkpoint: a weights file to use instead of the shipped one.
+
+  Returns:
+    The boxes, peak scores and seconds of every frame.
+  """
+  if isinstance(frames, (str, os.PathLike)):
+    path = pathlib.Path(frames)
+    frames = (sequences.load_folder(path) if path.is_dir()
+              else sequences.load_video(path))
+  return Tracker.from_pretrained(config, checkpoint=checkpoint).track(
+      frames, box)
+
+
+# Batched tracking: several sequences advance together, one frame each per
+# step. Frames are padded to a common size with each sequence's own mean
+# colour, which is also the colour its crops are padded with, and each
+# sequence keeps its own frame size for clipping the centre, so the boxes
+# are those of one-by-one tracking (up to float rounding).
+
+
+@functools.partial(jax.jit, static_argnames='settings')
+def init_batch(variables: Variables, frames: jax.Array, box: jax.Array,
+               pad_colors: jax.Array, *, settings: Settings) -> State:
+  """Starts tracking B sequences.
+
+  Args:
+    variables: the network's variables.
+    frames: (B, H, W, 3) first frames, padded to a common size.
+    box: (B, 4) 1-based (x, y, w, h) boxes.
+    pad_colors: (B, 3) mean colour of each unpadded frame.
+    settings: the tracker settings.
+
+  Returns:
+    A State whose leaves have a leading batch axis.
+  """
+  net = settings.create_model()
+  center, size = boxes.xywh_to_center_size(jnp.asarray(box, jnp.float32))
+  sides = crops.exemplar_size_in_frame(size, settings.context)
+  crop = functools.partial(crops.crop, out_size=settings.exemplar_size)
+  patches = jax.vmap(crop)(frames, center, sides, pad_color=pad_colors)
+  exemplar = net.apply(variables, patches, method=net.embed)
+  return State(center=center, size=size, initial_size=size,
+               exemplar=exemplar[:, None])
+
+
+@functools.partial(jax.jit, static_argnames='settings')
+def step_batch(variables: Variables, state: State, frames: jax.Array,
+               pad_colors: jax.Array, frame_sizes: jax.Array,
+               active: jax.Array, *,
+               settings: Settings) -> tuple[State, jax.Array, jax.Array]:
+  """Tracks one frame of each of B sequences (``step``, vmapped).
+
+  The crops and the target update are vmapped over the sequences; the
+  network embeds all B x S search crops in one batch.
+
+  Args:
+    variables: the network's variables.
+    state: the batched State from ``init_batch`` or a previous step.
+    frames: (B, H, W, 3) frames, padded to a common size.
+    pad_colors: (B, 3) mean colour of each unpadded frame.
+    frame_sizes: (B, 2) unpadded (height, width) of each sequence.
+    active: (B,) bool; sequences that have ended keep their state.
+    settings: the tracker settings.
+
+  Returns:
+    (new state, (B, 4) 1-based boxes, (B,) peak scores).
+  """
+  net = settings.create_model()
+  sides = (search_side(state, settings)[:, None]
+           * jnp.asarray(settings.scale_factors)[None])
+  pyramid = functools.partial(crops.crop_pyramid,
+                              out_size=settings.instance_size)
+  pyramids = jax.vmap(pyramid)(frames, state.center, sides,
+                               pad_color=pad_colors)
+  batch, scales = pyramids.shape[:2]
+  search = net.apply(variables, pyramids.reshape(-1, *pyramids.shape[2:]),
+                     method=net.embed)
+  scores = net.apply(variables, state.exemplar[:, 0],
+                     search.reshape(batch, scales, *search.shape[1:]),
+                     method=net.score)
+  moved, best = jax.vmap(functools.partial(move, settings=settings))(
+      state, scores, frame_sizes)
+
+  def keep_ended(new, old):
+    return jnp.where(active.reshape(-1, *[1] * (new.ndim - 1)), new, old)
+
+  state = jax.tree.map(keep_ended, moved, state)
+  peaks = jnp.max(scores[jnp.arange(batch), best], axis=(1, 2))
+  return (state, boxes.center_size_to_xywh(state.center, state.size),
+          peaks)
+
+
+def _padded(frame: np.ndarray, color: np.ndarray, shape) -> np.ndarray:
+  out = np.empty((*shape, 3), np.float32)
+  out[...] = color
+  out[:frame.shape[0], :frame.shape[1]] = frame
+  return out
+
+
+def track_batch(variables: Variables, settings: Settings, sequence_list,
+                init_boxes) -> list[TrackResult]:
+  """Tracks several sequences together (``init_batch``/``step_batch``).
+
+  Args:
+    variables: the network's variables.
+    settings: the tracker settings.
+    sequence_list: sequences (iterables of frames) of any lengths and frame
+      sizes; all frames are padded to the largest size.
+    init_boxes: one 1-based (x, y, w, h) box per sequence.
+
+  Returns:
+    One TrackResult per sequence, as ``Tracker.track`` gives; each step's
+    time is shared equally by the sequences it advanced.
+  """
+  iterators = [iter(s) for s in sequence_list]
+  firsts = [sequences.to_rgb(next(it)) for it in iterators]
+  box = np.stack([boxes.check_box(b, f.shape, where='initial box')
+                  for b, f in zip(init_boxes, firsts)])
+  sizes = np.array([f.shape[:2] for f in firsts])
+  shape = tuple(sizes.max(axis=0))
+  colors = np.stack([np.asarray(crops.mean_color(f)) for f in firsts])
+  start = time.perf_counter()
+  state = init_batch(
+      variables, np.stack([_padded(f, c, shape)
+                           for f, c in zip(firsts, colors)]),
+      box, colors, settings=settings)
+  jax.block_until_ready(state)
+  init_seconds = (time.perf_counter() - start) / len(firsts)
+  results = [([b], [np.nan], [init_seconds]) for b in box]
+  frames = [None] * len(firsts)
+  while True:
+    active = np.zeros(len(firsts), bool)
+    for i, it in enumerate(iterators):
+      frame = next(it, None)
+      if frame is None:
+        continue
+      frame = sequences.to_rgb(frame)
+      if frame.shape != firsts[i].shape:
+        raise sequences.SequenceError(
+            f'frame of shape {frame.shape} differs from the first frame'
+            f' {firsts[i].shape}')
+      colors[i] = np.asarray(crops.mean_color(frame))
+      frames[i] = _padded(frame, colors[i], shape)
+      active[i] = True
+    if not active.any():
+      break
+    start = time.perf_counter()
+    state, new_boxes, peaks = step_batch(
+        variables, state, np.stack(frames), colors, sizes.astype(np.float32),
+        active, settings=settings)
+    new_boxes, peaks = jax.device_get((new_boxes, peaks))
+    seconds = (time.perf_counter() - start) / active.sum()
+    for i in np.flatnonzero(active):
+      results[i][0].append(np.asarray(new_boxes[i], np.float64))
+      results[i][1].append(float(peaks[i]))
+      results[i][2].append(seconds)
+  return [TrackResult(np.stack(b), np.asarray(s), np.asarray(t))
+          for b, s, t in results]

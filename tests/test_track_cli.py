@@ -1,5 +1,6 @@
 """End-to-end tests of `python -m experiments.track`."""
 
+import csv
 import json
 import os
 import subprocess
@@ -34,7 +35,7 @@ def write_sequence(folder, frames, groundtruth):
 def test_demo_run_writes_results_and_render(tmp_path):
   out = tmp_path / 'out'
   gif = tmp_path / 'demo.gif'
-  result = run_track('--demo_frames=6', f'--output_dir={out}',
+  result = run_track('--max_frames=6', f'--output_dir={out}',
                      f'--render={gif}', '--config.num_scales=5')
   assert result.returncode == 0, result.stderr
   assert 'success AUC' in result.stdout
@@ -45,7 +46,11 @@ def test_demo_run_writes_results_and_render(tmp_path):
   assert record['frames'] == 6 and record['fps'] > 0
   assert 0 <= record['success_auc'] <= 1
   assert record['git_revision']
-  assert len(np.loadtxt(out / 'demo_scores.txt')) == 6
+  rows = list(csv.DictReader((out / 'demo.csv').open()))
+  assert len(rows) == 6 and rows[0]['score'] == 'nan'
+  np.testing.assert_allclose([float(rows[5][k]) for k in 'xywh'],
+                             predicted[5], atol=0.01)
+  assert all(float(row['seconds']) > 0 for row in rows)
   rendered = iio.imread(gif)
   assert rendered.shape[0] == 6
 
@@ -81,6 +86,9 @@ def test_sequence_folder_and_video(tmp_path):
     ('short_gt', [], '2 boxes for 3 frames'),
     ('nan_gt', [], 'NaN'),
     ('seq', ['--config.checkpoint=/nonexistent.msgpack'], 'cannot read'),
+    (None, ['--camera=0'], 'needs the initial box'),
+    (None, ['--camera=97', '--box=1,1,5,5'], 'camera 97'),
+    ('seq', ['--video=x.mp4'], 'give one of --sequence, --video'),
 ])
 def test_bad_input_gives_one_clear_message(tmp_path, setup, args, message):
   frames = [np.full((64, 80, 3), 100 + 20 * i, np.uint8) for i in range(3)]

@@ -1,10 +1,12 @@
 """Tests of the tracking core and the Tracker class."""
 
+import imageio.v3 as iio
 import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
 
+import siamfc_jax
 from siamfc_jax import boxes
 from siamfc_jax import checkpoints
 from siamfc_jax import demo
@@ -167,3 +169,36 @@ def test_init_embeds_the_exemplar_once(untrained_tracker):
   np.testing.assert_allclose(state.center, [60 - 1 + 14.5, 50 - 1 + 19.5])
   np.testing.assert_allclose(state.size, [30.0, 40.0])
   jax.block_until_ready(state)
+
+
+def test_from_pretrained_and_track_function(tmp_path):
+  config = track_3s.get_config()
+  weights = tmp_path / 'w.msgpack'
+  checkpoints.save_weights(weights, checkpoints.load_for_tracking(config))
+  tracker_from_file = tracker.Tracker.from_pretrained(checkpoint=weights)
+  assert tracker_from_file.settings.num_scales == 3
+  sequence = demo.demo_sequence(3)
+  frames = list(sequence)
+  iio.imwrite(tmp_path / 'clip.mp4', np.stack(frames), fps=10)
+  (tmp_path / 'seq' / 'img').mkdir(parents=True)
+  for i, frame in enumerate(frames, start=1):
+    iio.imwrite(tmp_path / 'seq' / 'img' / f'{i:08d}.png', frame)
+  for source in (frames, tmp_path / 'clip.mp4', str(tmp_path / 'seq')):
+    result = siamfc_jax.track(source, sequence.groundtruth[0],
+                              checkpoint=weights)
+    assert result.boxes.shape == (3, 4)
+  # The frame-by-frame API gives the boxes of track().
+  tracker_from_file.init(frames[0], sequence.groundtruth[0])
+  np.testing.assert_allclose(
+      [tracker_from_file.update(f) for f in frames[1:]], result.boxes[1:],
+      atol=1e-4)
+
+
+def test_interrupted_tracking_returns_the_frames_done(untrained_tracker):
+  def frames():
+    yield from demo.demo_sequence(3)
+    raise KeyboardInterrupt
+
+  result = untrained_tracker.track(frames(), demo.demo_sequence(1)
+                                   .groundtruth[0])
+  assert result.boxes.shape == (3, 4) and len(result.seconds) == 3
