@@ -422,3 +422,33 @@ def track_batch(variables: Variables, settings: Settings, sequence_list,
       results[i][2].append(seconds)
   return [TrackResult(np.stack(b), np.asarray(s), np.asarray(t))
           for b, s, t in results]
+
+
+@functools.partial(jax.jit, static_argnames='settings')
+def track_frames(variables: Variables, frames: jax.Array, box: jax.Array, *,
+                 settings: Settings) -> tuple[jax.Array, jax.Array]:
+  """Tracks a whole pre-loaded sequence on the device, in one call.
+
+  ``init`` on the first frame, then ``step`` scanned over the others with
+  ``lax.scan``: no host round trip per frame.
+
+  Args:
+    variables: the network's variables.
+    frames: (N, H, W, 3) frames, N >= 1.
+    box: 1-based (x, y, w, h) target in ``frames[0]``.
+    settings: the tracker settings.
+
+  Returns:
+    (N, 4) boxes, row 0 being ``box``, and (N,) peak scores, NaN for the
+    first frame: the boxes and scores of ``Tracker.track``.
+  """
+  box = jnp.asarray(box, jnp.float32)
+  state = init(variables, frames[0], box, settings=settings)
+
+  def track_one(state, frame):
+    state, new_box, score = step(variables, state, frame, settings=settings)
+    return state, (new_box, score)
+
+  _, (tracked, scores) = jax.lax.scan(track_one, state, frames[1:])
+  return (jnp.concatenate([box[None], tracked]),
+          jnp.concatenate([jnp.full((1,), jnp.nan), scores]))

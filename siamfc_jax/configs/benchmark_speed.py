@@ -1,0 +1,82 @@
+"""Tracking and training speed against a PyTorch reference, on one machine.
+
+Command (needs torch, see requirements-test.txt; about 4 minutes on 2 idle
+CPU cores):
+  python -m experiments.benchmark_speed
+
+Expected: one line per measured configuration as it finishes, then a table
+of milliseconds per exemplar init, per tracked frame (3 and 5 scales; the
+frame-by-frame Tracker and, for ours, whole sequences in one
+tracker.track_frames call) and per train step at batch 8, the largest box
+difference from our float32 tracker in pixels (float32 PyTorch: well under
+one pixel), the speed-ups of each of our variants over the fastest PyTorch
+configuration of the same dtype, and the path of the JSON record (machine,
+versions, date and every number).
+
+Each entry of `ours` and `torch` runs in a process of its own (XLA flags
+must be set before JAX starts). Any field can be overridden, e.g.
+--config.frames=50 or --config.torch.float32_compile.scales='()'.
+"""
+
+import ml_collections
+
+from siamfc_jax import xla
+from siamfc_jax.configs import base
+from siamfc_jax.configs import track_3s
+
+
+def get_config() -> ml_collections.ConfigDict:
+  model = base.model_config()
+  fast_flags = ' '.join(xla.FAST_CPU_FLAGS)
+  both_scales = (3, 5)
+
+  def ours(scales=both_scales, scan=True, **overrides):
+    variant = dict(dtype=model.dtype, split_groups=model.split_groups,
+                   xla_flags=fast_flags, scales=scales, scan=scan,
+                   train=True)
+    variant.update(overrides)
+    return variant
+
+  def reference(dtype, channels_last=False, compiled=False,
+                upsampling='matrix', scales=both_scales, train=True):
+    return {'dtype': dtype, 'channels_last': channels_last,
+            'compile': compiled, 'upsampling': upsampling, 'scales': scales,
+            'train': train}
+
+  config = ml_collections.ConfigDict()
+  # Network, weights (the shipped model, else untrained from `seed`) and
+  # tracker settings; num_scales is set by each measurement.
+  config.track = track_3s.get_config()
+  config.frame_shape = (360, 640)  # The demo sequence, resized.
+  config.warmup_frames = 3  # Tracked after init, not timed.
+  config.frames = 20  # Timed frames per measurement.
+  config.check_frames = 8  # Boxes compared between implementations.
+  config.init_repeats = 5
+  config.scan_repeats = 2
+  config.train_batch_size = 8
+  config.train_warmup_steps = 2
+  config.train_steps = 5
+  # Ours: `default` is the project's defaults (configs/base.py and the XLA
+  # flags the command-line jobs set); the others each change one thing.
+  config.ours = ml_collections.ConfigDict(dict(
+      default=ours(),
+      bfloat16=ours(dtype='bfloat16'),
+      grouped_convs=ours(scales=(3,), scan=False, split_groups=False),
+      no_xla_flags=ours(scales=(3,), scan=False, xla_flags=''),
+  ))
+  # PyTorch: the same network and tracking step; the fastest entry of each
+  # dtype is the reference. `upsampling`: 'matrix' upsamples the scores
+  # exactly as we do; 'interpolate' uses torch's own bicubic (a = -0.75).
+  config.torch = ml_collections.ConfigDict(dict(
+      float32=reference('float32'),
+      float32_interpolate=reference('float32', upsampling='interpolate',
+                                    scales=(3,), train=False),
+      float32_channels_last=reference('float32', channels_last=True),
+      float32_compile=reference('float32', compiled=True),
+      bfloat16=reference('bfloat16'),
+      bfloat16_channels_last=reference('bfloat16', channels_last=True),
+  ))
+  # Box differences are measured from this entry's boxes.
+  config.box_reference = 'ours/default'
+  config.output = 'runs/benchmark_speed.json'
+  return config
