@@ -7,12 +7,12 @@
 The reference is the same network and tracking step written with torch:
 the AlexNet of grouped convolutions with the same BatchNorm, the same
 bilinear context crops padded with the frame's mean colour (``grid_sample``),
-cross-correlation by ``conv2d``, bicubic upsampling of the scores
-(``interpolate``), the scale penalty, the Hann window and the damped scale
-update, with our weights copied in; its train step is the same SGD step on
-the balanced logistic loss. Every entry of ``config.ours`` and
-``config.torch`` is measured in a process of its own, one after another;
-the run ends with a table, the speed-ups and a JSON record (see
+cross-correlation by ``conv2d``, bicubic upsampling of the scores 17 -> 272,
+the scale penalty, the Hann window and the damped scale update, with our
+weights copied in; its train step is the same SGD step on the balanced
+logistic loss. Each entry of ``config.ours`` and ``config.torch`` is
+measured in a process of its own, one after another; the run ends with a
+table, the speed-ups and a JSON record (see
 siamfc_jax/configs/benchmark_speed.py).
 """
 
@@ -97,29 +97,29 @@ def train_batch(config: ml_collections.ConfigDict) -> dict[str, np.ndarray]:
 
 
 def model_config(config: ml_collections.ConfigDict,
-                 variant: ml_collections.ConfigDict):
-  """``config.track.model`` with the variant's dtype and split_groups."""
+                 entry: ml_collections.ConfigDict):
+  """``config.track.model`` with the entry's dtype (and split_groups)."""
   model = ml_collections.ConfigDict(config.track.model.to_dict())
   for field in ('dtype', 'split_groups'):
-    if field in variant:
-      model[field] = variant[field]
+    if field in entry:
+      model[field] = entry[field]
   return model
 
 
 def track_config(config: ml_collections.ConfigDict,
-                 variant: ml_collections.ConfigDict, num_scales: int):
-  """``config.track`` with ``num_scales`` (and its paper values)."""
+                 entry: ml_collections.ConfigDict, num_scales: int):
+  """``config.track`` for the entry with ``num_scales`` (paper values)."""
   track = ml_collections.ConfigDict(config.track.to_dict())
   track.update(base.tracker_config(num_scales))
-  track.model = model_config(config, variant)
+  track.model = model_config(config, entry)
   return track
 
 
 def train_config(config: ml_collections.ConfigDict,
-                 variant: ml_collections.ConfigDict):
-  """The paper's train config with the variant's network."""
+                 entry: ml_collections.ConfigDict):
+  """The paper's train config with the entry's network."""
   train = base.train_config()
-  train.model = model_config(config, variant)
+  train.model = model_config(config, entry)
   train.batch_size = config.train_batch_size
   return train
 
@@ -178,30 +178,37 @@ class TorchSiamFC(torch.nn.Module):
 class TorchRunner:
   """Runs TorchSiamFC as one PyTorch configuration (dtype, layout, compile).
 
+  In bfloat16 a network in eval mode (tracking) is converted to bfloat16,
+  one in train mode runs under autocast (float32 weights).
+
   Args:
-    net: the network, on ``device``.
+    net: the network, on ``device``, in train or eval mode.
     entry: an entry of ``config.torch``.
     device: where tensors live.
   """
 
   def __init__(self, net: TorchSiamFC, entry: ml_collections.ConfigDict,
                device: torch.device):
-    self.net = net
-    self.device = device
-    self.bfloat16 = entry.dtype == 'bfloat16'
     if entry.dtype not in ('float32', 'bfloat16'):
       raise ValueError(f'unknown dtype {entry.dtype}')
+    bfloat16 = entry.dtype == 'bfloat16'
+    self.autocast = bfloat16 and net.training
+    self.input_dtype = (torch.bfloat16 if bfloat16 and not net.training
+                        else torch.float32)
     self.memory_format = (torch.channels_last if entry.channels_last
                           else torch.contiguous_format)
-    net.to(memory_format=self.memory_format)
+    self.net = net.to(dtype=self.input_dtype,
+                      memory_format=self.memory_format)
+    self.device = device
     self.embedding = torch.compile(net) if entry.compile else net
     self.compile = entry.compile
 
   def embed(self, images: torch.Tensor) -> torch.Tensor:
     """(N, 3, h, w) float pixels -> float32 features."""
-    images = images.contiguous(memory_format=self.memory_format)
+    images = images.to(self.input_dtype).contiguous(
+        memory_format=self.memory_format)
     with torch.autocast(self.device.type, dtype=torch.bfloat16,
-                        enabled=self.bfloat16):
+                        enabled=self.autocast):
       return self.embedding(images).float()
 
   def maybe_compile(self, fn: Callable) -> Callable:
@@ -391,6 +398,7 @@ def torch_train_step(runner: TorchRunner, train: ml_collections.ConfigDict):
     scores = net.score_gain * response + net.score_bias
     loss = (weights * F.softplus(-labels * scores)).sum(dim=(1, 2)).mean()
     loss.backward()
+    # The global gradient norm, which our step reports too.
     torch.linalg.vector_norm(torch.stack(
         [torch.linalg.vector_norm(p.grad) for p in net.parameters()]))
     optimizer.step()

@@ -159,6 +159,42 @@ def validation_sequences(config: ml_collections.ConfigDict):
           for name in config.val_videos]
 
 
+def restore_or_create(config: ml_collections.ConfigDict, workdir,
+                      tx: optax.GradientTransformation, state_sharding):
+  """The latest checkpointed train state in ``workdir``, else a new one.
+
+  Returns:
+    (state placed with ``state_sharding``, the orbax CheckpointManager).
+  """
+  state = jax.jit(functools.partial(create_train_state, config=config, tx=tx),
+                  out_shardings=state_sharding)(jax.random.key(config.seed))
+  manager = ocp.CheckpointManager(
+      (pathlib.Path(workdir) / 'checkpoints').absolute(),
+      options=ocp.CheckpointManagerOptions(
+          max_to_keep=config.keep_checkpoints))
+  if manager.latest_step() is not None:
+    abstract = jax.tree.map(ocp.utils.to_shape_dtype_struct, state)
+    state = manager.restore(manager.latest_step(),
+                            args=ocp.args.StandardRestore(abstract))
+  return state, manager
+
+
+def export_weights(config: ml_collections.ConfigDict, workdir, path) -> int:
+  """Writes the latest checkpoint's network weights (float16) to ``path``.
+
+  Returns:
+    The step of that checkpoint.
+  """
+  mesh = sharding.data_mesh()
+  tx = create_optimizer(config, steps_per_epoch(config))
+  state, manager = restore_or_create(config, workdir, tx,
+                                     sharding.replicated(mesh))
+  if manager.latest_step() is None:
+    raise FileNotFoundError(f'{workdir}: no checkpoint to export')
+  checkpoints.save_weights(path, variables_of(state), dtype=np.float16)
+  return int(state.step)
+
+
 def train_and_evaluate(config: ml_collections.ConfigDict, workdir) -> dict:
   """Trains (or resumes training) and returns the last validation record.
 
@@ -176,16 +212,8 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir) -> dict:
   tx = create_optimizer(config, per_epoch)
   replicated = sharding.replicated(mesh)
 
-  state = jax.jit(functools.partial(create_train_state, config=config, tx=tx),
-                  out_shardings=replicated)(jax.random.key(config.seed))
-  manager = ocp.CheckpointManager(
-      (workdir / 'checkpoints').absolute(),
-      options=ocp.CheckpointManagerOptions(
-          max_to_keep=config.keep_checkpoints))
+  state, manager = restore_or_create(config, workdir, tx, replicated)
   if manager.latest_step() is not None:
-    abstract = jax.tree.map(ocp.utils.to_shape_dtype_struct, state)
-    state = manager.restore(manager.latest_step(),
-                            args=ocp.args.StandardRestore(abstract))
     logging.warning('Resuming from step %d', int(state.step))
   start = int(state.step)
   _append_run_record(workdir / 'run.json', config, start)

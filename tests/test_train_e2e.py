@@ -121,3 +121,17 @@ def test_resume_after_sigkill_ends_with_the_same_weights(
   assert ((tmp_path / 'weights.msgpack').read_bytes()
           == (reference_run[0] / 'weights.msgpack').read_bytes())
   assert _losses(tmp_path) == _losses(reference_run[0])
+
+
+@pytest.mark.slow
+def test_export_writes_the_latest_checkpoint(tiny_data, reference_run,
+                                             tmp_path):
+  workdir = reference_run[0]
+  step = train_lib.export_weights(_config(tiny_data), workdir,
+                                  tmp_path / 'w.msgpack')
+  assert step == 4
+  assert ((tmp_path / 'w.msgpack').read_bytes()
+          == (workdir / 'weights.msgpack').read_bytes())
+  with pytest.raises(FileNotFoundError, match='no checkpoint'):
+    train_lib.export_weights(_config(tiny_data), tmp_path / 'empty',
+                             tmp_path / 'x.msgpack')

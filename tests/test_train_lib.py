@@ -86,6 +86,7 @@ batch = {'exemplar': rng.integers(0, 255, (4, 127, 127, 3), np.uint8),
          'search': rng.integers(0, 255, (4, 255, 255, 3), np.uint8)}
 step = functools.partial(train_lib.train_step, config=config, tx=tx)
 single, single_metrics = jax.jit(step)(state, batch)
+state = jax.device_get(state)
 mesh = sharding.data_mesh()
 assert mesh.size == 4
 try:
@@ -100,10 +101,18 @@ multi, multi_metrics = sharded_step(jax.device_put(state, rep),
                                     sharding.put_batch(batch, mesh))
 np.testing.assert_allclose(multi_metrics['loss'], single_metrics['loss'],
                            rtol=1e-5)
-jax.tree.map(lambda a, b: np.testing.assert_allclose(a, b, rtol=1e-4,
-                                                     atol=1e-6),
+# The updates agree to 0.1% of the largest update: float sums are split
+# differently over devices (conv biases before BatchNorm get only such noise:
+# their true gradient is zero).
+updates = jax.tree.map(lambda a, b: np.asarray(a) - np.asarray(b),
+                       (single.params, single.batch_stats),
+                       (state.params, state.batch_stats))
+scale = max(np.abs(u).max() for u in jax.tree.leaves(updates))
+jax.tree.map(lambda got, before, want: np.testing.assert_allclose(
+                 np.asarray(got) - np.asarray(before), want, rtol=0,
+                 atol=1e-3 * scale),
              (multi.params, multi.batch_stats),
-             (single.params, single.batch_stats))
+             (state.params, state.batch_stats), updates)
 print('sharded step matches', float(multi_metrics['loss']))
 '''
 
