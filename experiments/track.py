@@ -22,7 +22,8 @@ from siamfc_jax import sequences
 from siamfc_jax import track_lib
 from siamfc_jax import xla
 
-_CONFIGS = pathlib.Path(__file__).resolve().parent.parent / 'siamfc_jax' / 'configs'
+_CONFIGS = (pathlib.Path(__file__).resolve().parent.parent / 'siamfc_jax'
+            / 'configs')
 
 _CONFIG = config_flags.DEFINE_config_file(
     'config', str(_CONFIGS / 'track_3s.py'), 'Track config file.')

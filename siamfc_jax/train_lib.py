@@ -43,7 +43,7 @@ class TrainState(flax.struct.PyTreeNode):
 
 def learning_rate_schedule(config: ml_collections.ConfigDict,
                            steps_per_epoch: int) -> optax.Schedule:
-  """Constant within an epoch, log-spaced from lr_start to lr_end over epochs."""
+  """Constant per epoch, log-spaced from lr_start to lr_end over the epochs."""
   ratio = config.lr_end / config.lr_start
   last_epoch = max(config.num_epochs - 1, 1)
 
@@ -233,7 +233,8 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir) -> dict:
   writer = tensorboardX.SummaryWriter(str(workdir / 'tensorboard'))
   record = {}
   with tqdm.trange(start, total_steps, initial=start, total=total_steps,
-                   desc='train', unit='step', disable=not config.progress) as bar:
+                   desc='train', unit='step',
+                   disable=not config.progress) as bar:
     for step in bar:
       batch = sharding.put_batch(host_batch(next(loader)), mesh)
       state, metrics = step_fn(state, batch)
