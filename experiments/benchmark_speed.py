@@ -586,7 +586,8 @@ def measure_all(config: ml_collections.ConfigDict) -> dict:
 
   Returns:
     {'ours': {name: result}, 'torch': {name: result}}, a result being
-    what ``measure_ours``/``measure_torch`` return, or {'error': text}.
+    what ``measure_ours``/``measure_torch`` return plus the process's wall
+    time 'wall_s', or {'error': text}.
   """
   results = {impl: {} for impl in IMPLEMENTATIONS}
   with tempfile.TemporaryDirectory() as tmp:
@@ -610,11 +611,11 @@ def measure_all(config: ml_collections.ConfigDict) -> dict:
           results[impl][name] = {'error': '\n'.join(error)}
           print(f'{impl}/{name}: failed: {error[-1] if error else ""}')
           continue
-        results[impl][name] = json.loads(output.read_text())
-        numbers = ', '.join(f'{k} {v:.1f}' for k, v in
-                            results[impl][name]['ms'].items())
-        print(f'{impl}/{name} ({time.perf_counter() - start:.0f} s): '
-              f'{numbers} ms')
+        result = json.loads(output.read_text())
+        result['wall_s'] = round(time.perf_counter() - start, 1)
+        results[impl][name] = result
+        numbers = ', '.join(f'{k} {v:.1f}' for k, v in result['ms'].items())
+        print(f'{impl}/{name} ({result["wall_s"]:.0f} s): {numbers} ms')
   return results
 
 
