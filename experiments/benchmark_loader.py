@@ -13,7 +13,6 @@ batch --batch_size) and their ratio, then one JSON line with every number.
 
 import json
 import os
-import pathlib
 
 from absl import app
 from absl import flags
@@ -22,16 +21,14 @@ from ml_collections import config_flags
 from data_prep import builders
 from data_prep import dataset
 from data_prep import pairs
+from siamfc_jax import configs
 from siamfc_jax import records
 from siamfc_jax import train_lib
 from siamfc_jax import xla
 from siamfc_jax.configs import base
 
-_CONFIGS = (pathlib.Path(__file__).resolve().parent.parent / 'siamfc_jax'
-            / 'configs')
-
 _CONFIG = config_flags.DEFINE_config_file(
-    'config', str(_CONFIGS / 'data.py'), 'Data config file.')
+    'config', str(configs.DIRECTORY / 'data.py'), 'Data config file.')
 _DATA_DIR = flags.DEFINE_string(
     'data_dir', None, 'Built dataset (the --out of data_prep.build).',
     required=True)

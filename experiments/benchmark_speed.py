@@ -41,6 +41,7 @@ from absl import flags
 from ml_collections import config_flags
 
 from siamfc_jax import checkpoints
+from siamfc_jax import configs
 from siamfc_jax import demo
 from siamfc_jax import losses
 from siamfc_jax import model as model_lib
@@ -49,11 +50,9 @@ from siamfc_jax import tracker
 from siamfc_jax import train_lib
 from siamfc_jax.configs import base
 
-_CONFIGS = (pathlib.Path(__file__).resolve().parent.parent / 'siamfc_jax'
-            / 'configs')
-
 _CONFIG = config_flags.DEFINE_config_file(
-    'config', str(_CONFIGS / 'benchmark_speed.py'), 'Benchmark config file.')
+    'config', str(configs.DIRECTORY / 'benchmark_speed.py'),
+    'Benchmark config file.')
 _WORKER = flags.DEFINE_string(
     'worker', None, 'Internal: measure one entry, e.g. ours/default.')
 _WORKER_CONFIG = flags.DEFINE_string(

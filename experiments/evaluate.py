@@ -11,7 +11,6 @@ Prints the overall table and the path of the report (see
 siamfc_jax/configs/evaluate.py); re-running resumes an interrupted run.
 """
 
-import pathlib
 import sys
 
 from absl import app
@@ -20,16 +19,15 @@ from ml_collections import config_flags
 
 from siamfc_jax import boxes
 from siamfc_jax import checkpoints
+from siamfc_jax import configs
 from siamfc_jax import evaluation
 from siamfc_jax import reports
 from siamfc_jax import sequences
 from siamfc_jax import xla
 
-_CONFIGS = (pathlib.Path(__file__).resolve().parent.parent / 'siamfc_jax'
-            / 'configs')
-
 _CONFIG = config_flags.DEFINE_config_file(
-    'config', str(_CONFIGS / 'evaluate.py'), 'Evaluation config file.')
+    'config', str(configs.DIRECTORY / 'evaluate.py'),
+    'Evaluation config file.')
 _BENCHMARK = flags.DEFINE_enum(
     'benchmark', None, evaluation.BENCHMARKS, 'Sets config.benchmark.')
 _ROOT = flags.DEFINE_string('root', None, 'Sets config.root.')

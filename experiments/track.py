@@ -8,7 +8,6 @@
       --config.checkpoint=weights.msgpack
 """
 
-import pathlib
 import sys
 
 from absl import app
@@ -17,16 +16,14 @@ from ml_collections import config_flags
 
 from siamfc_jax import boxes
 from siamfc_jax import checkpoints
+from siamfc_jax import configs
 from siamfc_jax import demo
 from siamfc_jax import sequences
 from siamfc_jax import track_lib
 from siamfc_jax import xla
 
-_CONFIGS = (pathlib.Path(__file__).resolve().parent.parent / 'siamfc_jax'
-            / 'configs')
-
 _CONFIG = config_flags.DEFINE_config_file(
-    'config', str(_CONFIGS / 'track_3s.py'), 'Track config file.')
+    'config', str(configs.DIRECTORY / 'track_3s.py'), 'Track config file.')
 _SEQUENCE = flags.DEFINE_string(
     'sequence', None, 'Sequence folder (img/ + groundtruth.txt).')
 _VIDEO = flags.DEFINE_string('video', None, 'Video file to track.')

@@ -16,7 +16,6 @@ a baseline; SiamFC's weights and settings come from the evaluate config
 own: stdin/stdout carry the protocol.
 """
 
-import pathlib
 import sys
 
 from absl import app
@@ -24,14 +23,13 @@ from absl import flags
 from ml_collections import config_flags
 
 from siamfc_jax import checkpoints
+from siamfc_jax import configs
 from siamfc_jax import evaluation
 from siamfc_jax import xla
 
-_CONFIGS = (pathlib.Path(__file__).resolve().parent.parent / 'siamfc_jax'
-            / 'configs')
-
 _CONFIG = config_flags.DEFINE_config_file(
-    'config', str(_CONFIGS / 'evaluate.py'), 'Evaluation config file.')
+    'config', str(configs.DIRECTORY / 'evaluate.py'),
+    'Evaluation config file.')
 _TRACKER = flags.DEFINE_enum(
     'tracker', 'siamfc', evaluation.TRACKERS, 'Tracker to serve.')
 
