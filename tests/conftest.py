@@ -4,10 +4,13 @@ import os
 import pathlib
 
 os.environ['JAX_PLATFORMS'] = 'cpu'
-os.environ.setdefault('XLA_FLAGS',
-                      '--xla_cpu_experimental_ynn_fusion_type=dot')
 
-import pytest  # noqa: E402  (the environment must be set before JAX loads)
+# pylint: disable=wrong-import-position (the environment must be set first)
+import pytest  # noqa: E402
+
+from siamfc_jax import xla  # noqa: E402
+
+xla.use_fast_cpu_convolutions()
 
 SHARED_SEQUENCES = (pathlib.Path(__file__).resolve().parents[2] / 'shared'
                     / 'data' / 'sequences')

@@ -1,5 +1,8 @@
 """Tests of the SiamFC network."""
 
+import functools
+
+import flax.linen as nn
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -97,3 +100,63 @@ def test_bfloat16_compute_is_close(net_and_variables):
   assert f16.dtype == jnp.float32
   relative = np.linalg.norm(f16 - f32) / np.linalg.norm(f32)
   assert relative < 0.05
+
+
+def _pool_input(shape, seed=0):
+  """Post-ReLU-like values: many zero ties, and rows of positive ties."""
+  rng = np.random.default_rng(seed)
+  x = np.maximum(rng.standard_normal(shape), 0).astype(np.float32)
+  x[:, ::5] = 1.0
+  return jnp.asarray(x)
+
+
+@pytest.mark.parametrize('shape', [(2, 15, 15, 4), (1, 16, 13, 3)])
+def test_max_pool_matches_flax(shape):
+  x = _pool_input(shape)
+  reference = lambda v: nn.max_pool(v, (3, 3), (2, 2))  # noqa: E731
+  np.testing.assert_array_equal(model_lib.max_pool(x), reference(x))
+  cotangent = jnp.asarray(np.random.default_rng(1).standard_normal(
+      reference(x).shape).astype(np.float32))
+  ours = jax.vjp(model_lib.max_pool, x)[1](cotangent)[0]
+  theirs = jax.vjp(reference, x)[1](cotangent)[0]
+  # Same routing of each gradient to the first maximum of its window; only
+  # the order of the sums where windows overlap may differ.
+  np.testing.assert_allclose(ours, theirs, rtol=1e-6, atol=1e-6)
+  assert np.count_nonzero(ours) == np.count_nonzero(theirs)
+
+
+@pytest.mark.parametrize('train', [True, False])
+def test_batch_norm_relu_matches_flax(train):
+  rng = np.random.default_rng(2)
+  x = jnp.asarray(rng.standard_normal((4, 5, 5, 6)) * 3 + 1, jnp.float32)
+  ours = model_lib.BatchNormReLU(use_running_average=not train,
+                                 momentum=0.9, epsilon=1e-6)
+  theirs = nn.BatchNorm(use_running_average=not train, momentum=0.9,
+                        epsilon=1e-6)
+  variables = theirs.init(jax.random.key(0), x)
+  assert (jax.tree.structure(ours.init(jax.random.key(0), x))
+          == jax.tree.structure(variables))
+  variables = {
+      'params': {'scale': jnp.asarray(rng.uniform(0.5, 2, 6), jnp.float32),
+                 'bias': jnp.asarray(rng.standard_normal(6), jnp.float32)},
+      'batch_stats': {'mean': jnp.asarray(rng.standard_normal(6),
+                                          jnp.float32),
+                      'var': jnp.asarray(rng.uniform(0.5, 2, 6),
+                                         jnp.float32)}}
+  cotangent = jnp.asarray(rng.standard_normal(x.shape), jnp.float32)
+
+  def run(module, params, inputs, activation):
+    y, updates = module.apply({**variables, 'params': params}, inputs,
+                              mutable=['batch_stats'])
+    return activation(y), updates['batch_stats']
+
+  results = {}
+  for name, module, activation in (('ours', ours, lambda y: y),
+                                   ('flax', theirs, nn.relu)):
+    (y, stats), pullback = jax.vjp(
+        functools.partial(run, module, activation=activation),
+        variables['params'], x)
+    zero_stats = jax.tree.map(jnp.zeros_like, stats)
+    results[name] = y, stats, pullback((cotangent, zero_stats))
+  close = functools.partial(np.testing.assert_allclose, rtol=1e-5, atol=1e-5)
+  jax.tree.map(close, results['ours'], results['flax'])

@@ -70,10 +70,10 @@ def get_config() -> ml_collections.ConfigDict:
       bfloat16=ours(dtype='bfloat16'),
       grouped_convs=ours(scales=(3,), scan=False, split_groups=False),
       no_xla_flags=ours(scales=(3,), scan=False, xla_flags=''),
-      # YNNPACK reductions too (BatchNorm statistics and their gradients).
-      ynn_dot_reduce=ours(
-          scan=False,
-          xla_flags='--xla_cpu_experimental_ynn_fusion_type=dot,reduce'),
+      # YNNPACK for dots and convolutions only, not for reductions.
+      ynn_dot_only=ours(
+          scales=(3,), scan=False,
+          xla_flags='--xla_cpu_experimental_ynn_fusion_type=dot'),
   ))
   # PyTorch: the same network and tracking step; the fastest entry of each
   # dtype is the reference. `upsampling`: 'matrix' upsamples the scores
