@@ -42,6 +42,7 @@ from ml_collections import config_flags
 
 from siamfc_jax import checkpoints
 from siamfc_jax import configs
+from siamfc_jax import crops
 from siamfc_jax import demo
 from siamfc_jax import losses
 from siamfc_jax import model as model_lib
@@ -463,6 +464,41 @@ def _time_tracking(result: dict, num_scales: int, trk, frames: np.ndarray,
       tracked[:config.check_frames]).round(4).tolist()
 
 
+def _time_batched(result: dict, num_scales: int, variables,
+                  settings: tracker.Settings, frames: np.ndarray,
+                  box: np.ndarray, count: int,
+                  config: ml_collections.ConfigDict) -> None:
+  """Times tracker.step_batch on ``count`` copies of the sequence.
+
+  Adds ``batch{S}``, the median step time divided by ``count``, and the
+  largest difference of the batched boxes from the frame-by-frame ones.
+  """
+  colors = np.stack([np.asarray(crops.mean_color(f)) for f in frames])
+  sizes = np.tile(np.float32(frames.shape[1:3]), (count, 1))
+  active = np.ones(count, bool)
+  state = tracker.init_batch(
+      variables, np.repeat(frames[:1], count, axis=0),
+      np.tile(np.float32(box), (count, 1)), np.repeat(colors[:1], count, 0),
+      settings=settings)
+  tracked, seconds = [np.asarray(box, np.float64)], []
+  for frame, color in zip(frames[1:], colors[1:]):
+    start = time.perf_counter()
+    state, new_boxes, _ = tracker.step_batch(
+        variables, state, np.repeat(frame[None], count, axis=0),
+        np.repeat(color[None], count, axis=0), sizes, active,
+        settings=settings)
+    tracked.append(np.asarray(jax.device_get(new_boxes), np.float64)[0])
+    seconds.append(time.perf_counter() - start)
+  result['first_call_s'][f'batch{num_scales}'] = seconds[0]
+  result['ms'][f'batch{num_scales}'] = round(
+      _median_ms(seconds[config.warmup_frames:]) / count, 3)
+  check = min(config.check_frames, len(tracked))
+  result.setdefault('batch_box_diff', {})[str(num_scales)] = round(float(
+      np.abs(np.stack(tracked[:check])
+             - np.asarray(result['boxes'][str(num_scales)][:check])).max()),
+      4)
+
+
 def _time_train(result: dict, step: Callable,
                 config: ml_collections.ConfigDict) -> None:
   """Times ``step()``, which returns the loss as a Python float."""
@@ -484,7 +520,9 @@ def measure_ours(config: ml_collections.ConfigDict, name: str) -> dict:
     included), 'boxes': {scales: the first check_frames boxes},
     'train_first_loss' (the same for every entry of one dtype)}.
     ``scan{S}`` is per frame of one tracker.track_frames call over all
-    frames, less the init time.
+    frames, less the init time; ``batch{S}`` is per sequence-frame when
+    ``entry.sequences`` sequences are tracked together (tracker.step_batch),
+    and 'batch_box_diff' how far their boxes are from frame-by-frame ones.
   """
   entry = config.ours[name]
   frames, box = benchmark_frames(config)
@@ -509,6 +547,9 @@ def measure_ours(config: ml_collections.ConfigDict, name: str) -> dict:
       total = np.median([_seconds(scan) for _ in range(config.scan_repeats)])
       result['ms'][f'scan{num_scales}'] = round(
           (1e3 * total - result['ms']['init']) / (len(frames) - 1), 3)
+    if entry.sequences > 1:
+      _time_batched(result, num_scales, variables, settings, frames, box,
+                    entry.sequences, config)
   if entry.train:
     train = train_config(config, entry)
     tx = train_lib.create_optimizer(train, train_lib.steps_per_epoch(train))
@@ -630,17 +671,23 @@ def fastest_reference(config: ml_collections.ConfigDict,
   return reference
 
 
+def _tracking_metric(metric: str) -> str:
+  """The reference metric for ours: track{S} for scan{S} and batch{S}."""
+  return metric.replace('scan', 'track').replace('batch', 'track')
+
+
 def speedups(config: ml_collections.ConfigDict, results: dict,
              reference: dict) -> dict:
   """{ours entry: {metric: reference ms / our ms}} (> 1: ours faster).
 
-  ``scan{S}`` is compared with the reference's ``track{S}``.
+  ``scan{S}`` and ``batch{S}`` are compared with the reference's
+  ``track{S}``.
   """
   ratios = {}
   for name, result in results['ours'].items():
     best = reference.get(config.ours[name].dtype, {})
     for metric, ms in result.get('ms', {}).items():
-      ref = best.get(metric.replace('scan', 'track'))
+      ref = best.get(_tracking_metric(metric))
       if ref:
         ratios.setdefault(name, {})[metric] = round(ref['ms'] / ms, 3)
   return ratios
@@ -716,7 +763,7 @@ def summary_lines(record: dict) -> list[str]:
               for m in r.get('ms', {})}
   scales = sorted({int(m[5:]) for m in measured if m.startswith('track')})
   order = ['init', *[f'{kind}{s}' for s in scales
-                      for kind in ('track', 'scan')], 'train']
+                      for kind in ('track', 'scan', 'batch')], 'train']
   metrics = [m for m in order if m in measured]
   width = max(len(f'{i}/{n}') for i in IMPLEMENTATIONS
               for n in record['results'][i]) + 2
@@ -739,8 +786,12 @@ def summary_lines(record: dict) -> list[str]:
     dtype = record['config']['ours'][name]['dtype']
     reference = record['reference'][dtype]
     lines.append(f'  ours/{name} ({dtype}): ' + ', '.join(
-        f'{m} x{r:.2f} ({reference[m.replace("scan", "track")]["entry"]})'
+        f'{m} x{r:.2f} ({reference[_tracking_metric(m)]["entry"]})'
         for m, r in ratios.items()))
+  for name, result in record['results']['ours'].items():
+    for scales, diff in result.get('batch_box_diff', {}).items():
+      lines.append(f'ours/{name}: boxes of batch{scales} differ from'
+                   f' track{scales} by up to {diff:.3f} px')
   return lines
 
 

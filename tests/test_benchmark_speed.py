@@ -27,6 +27,7 @@ def _tiny_config(output):
   config.train_steps = 1
   config.ours = {'default': config.ours.default.to_dict()}
   config.ours.default.scales = (3,)
+  config.ours.default.sequences = 2
   config.torch = {'float32': config.torch.float32.to_dict()}
   config.torch.float32.scales = (3,)
   config.output = str(output)
@@ -70,17 +71,20 @@ def test_run_writes_the_record(tmp_path):
   assert {'jax', 'jaxlib', 'flax', 'torch'} <= saved['versions'].keys()
   ours = saved['results']['ours']['default']
   theirs = saved['results']['torch']['float32']
-  assert ours['ms'].keys() == {'init', 'track3', 'scan3', 'train'}
+  assert ours['ms'].keys() == {'init', 'track3', 'scan3', 'batch3', 'train'}
   assert theirs['ms'].keys() == {'init', 'track3', 'train'}
   assert all(v > 0 for v in [*ours['ms'].values(), *theirs['ms'].values()])
   # The same initial network and batch: the same loss.
   np.testing.assert_allclose(theirs['train_first_loss'],
                              ours['train_first_loss'], rtol=1e-4)
   assert saved['speedups']['default'].keys() == {'init', 'track3', 'scan3',
-                                                 'train'}
+                                                 'batch3', 'train'}
+  # Batched sequences track as one sequence alone does.
+  assert ours['batch_box_diff']['3'] < 1e-3
   assert saved['reference']['float32']['track3']['entry'] == 'torch/float32'
   # The reference tracks exactly as we do.
   assert saved['box_max_abs_diff']['torch/float32']['3'] < 1e-2
   assert len(theirs['boxes']['3']) == 3
   lines = benchmark_speed.summary_lines(saved)
-  assert lines[0].split()[:4] == ['ms', 'init', 'track3', 'scan3']
+  assert lines[0].split()[:5] == ['ms', 'init', 'track3', 'scan3', 'batch3']
+  assert 'boxes of batch3 differ from track3' in lines[-1]

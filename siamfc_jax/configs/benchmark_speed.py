@@ -37,10 +37,10 @@ def get_config() -> ml_collections.ConfigDict:
   fast_flags = ' '.join(xla.FAST_CPU_FLAGS)
   both_scales = (3, 5)
 
-  def ours(scales=both_scales, scan=True, **overrides):
+  def ours(scales=both_scales, scan=True, sequences=1, **overrides):
     variant = dict(dtype=model.dtype, split_groups=model.split_groups,
                    xla_flags=fast_flags, scales=scales, scan=scan,
-                   train=True)
+                   sequences=sequences, train=True)
     variant.update(overrides)
     return variant
 
@@ -66,7 +66,8 @@ def get_config() -> ml_collections.ConfigDict:
   # Ours: `default` is the project's defaults (configs/base.py and the XLA
   # flags the command-line jobs set); the others each change one thing.
   config.ours = ml_collections.ConfigDict(dict(
-      default=ours(),
+      # `sequences` > 1 also times that many sequences tracked together.
+      default=ours(sequences=4),
       bfloat16=ours(dtype='bfloat16'),
       grouped_convs=ours(scales=(3,), scan=False, split_groups=False),
       no_xla_flags=ours(scales=(3,), scan=False, xla_flags=''),
