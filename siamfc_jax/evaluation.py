@@ -417,24 +417,21 @@ def steady_fps(seconds_list) -> float:
 
 
 def _summarize_otb(results_dir, name, entries) -> dict:
-  per_sequence, success, precision, seconds = {}, [], [], []
+  per_sequence, results, seconds = {}, [], []
   for entry in entries:
     boxes_path, seconds_path = result_paths('otb', results_dir, name,
                                             entry.name)
-    ope = metrics.ope(sequences.read_boxes(boxes_path),
-                      entry.sequence.groundtruth)
+    results.append(metrics.ope(sequences.read_boxes(boxes_path),
+                               entry.sequence.groundtruth))
     seconds.append(read_seconds(seconds_path))
-    success.append(ope.success_curve)
-    precision.append(ope.precision_curve)
     per_sequence[entry.name] = dict(
-        frames=entry.sequence.num_frames, success_auc=ope.auc,
-        precision_20px=ope.precision, fps=steady_fps(seconds[-1:]))
-  # As the OTB toolkit: curves averaged over sequences.
-  success, precision = np.mean(success, axis=0), np.mean(precision, axis=0)
-  overall = dict(success_auc=float(np.mean(success)),
-                 precision_20px=float(precision[metrics.PRECISION_AT]),
-                 fps=steady_fps(seconds), success_curve=success.tolist(),
-                 precision_curve=precision.tolist())
+        frames=entry.sequence.num_frames, success_auc=results[-1].auc,
+        precision_20px=results[-1].precision, fps=steady_fps(seconds[-1:]))
+  average = metrics.average_ope(results)
+  overall = dict(success_auc=average.auc, precision_20px=average.precision,
+                 fps=steady_fps(seconds),
+                 success_curve=average.success_curve.tolist(),
+                 precision_curve=average.precision_curve.tolist())
   return dict(overall=overall, sequences=per_sequence)
 
 

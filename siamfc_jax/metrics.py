@@ -54,6 +54,21 @@ def ope(predicted, groundtruth) -> OPEResult:
   return curves(*frame_scores(predicted, groundtruth))
 
 
+def average_ope(results) -> OPEResult:
+  """OPE over several sequences: their curves averaged, as the OTB toolkit.
+
+  ``num_frames`` is the total over the sequences.
+  """
+  results = list(results)
+  if not results:
+    raise ValueError('no sequence to average')
+  success = np.mean([r.success_curve for r in results], axis=0)
+  precision = np.mean([r.precision_curve for r in results], axis=0)
+  return OPEResult(success, precision, float(np.mean(success)),
+                   float(precision[PRECISION_AT]),
+                   sum(r.num_frames for r in results))
+
+
 # GOT-10k, as the official toolkit (got10k/experiments/got10k.py and
 # got10k/utils/metrics.py) computes it.
 

@@ -5,7 +5,6 @@ import io
 import pathlib
 
 import ml_collections
-import numpy as np
 import tqdm
 
 from siamfc_jax import checkpoints
@@ -104,16 +103,13 @@ def evaluate(variables, config: ml_collections.ConfigDict,
     toolkit averages its curves), and 'sequences': the per-sequence values.
   """
   tracker = tracker_lib.Tracker(variables, config)
-  per_sequence = {}
+  results = {}
   for sequence in tqdm.tqdm(sequence_list, desc='evaluate',
                             disable=not show_progress):
     result = tracker.track(sequence, sequence.groundtruth[0])
-    ope = metrics.ope(result.boxes, sequence.groundtruth)
-    per_sequence[sequence.name] = dict(success_auc=ope.auc,
-                                       precision_20px=ope.precision)
+    results[sequence.name] = metrics.ope(result.boxes, sequence.groundtruth)
+  average = metrics.average_ope(results.values())
   return dict(
-      success_auc=float(np.mean([r['success_auc']
-                                 for r in per_sequence.values()])),
-      precision_20px=float(np.mean([r['precision_20px']
-                                    for r in per_sequence.values()])),
-      sequences=per_sequence)
+      success_auc=average.auc, precision_20px=average.precision,
+      sequences={name: dict(success_auc=r.auc, precision_20px=r.precision)
+                 for name, r in results.items()})

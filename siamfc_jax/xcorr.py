@@ -18,6 +18,10 @@ def cross_correlate(exemplar: jax.Array, search: jax.Array) -> jax.Array:
   The batch stays the leading axis of the convolution's input (no folding of
   the batch into channels), and ``batch_group_count`` pairs input group ``b``
   with kernel ``b``, so a batch sharded over devices stays sharded.
+  With several exemplars and several search images each, every search
+  image is a group of its own (its exemplar repeated): XLA's CPU
+  convolution with several images per batch group took ~0.9 s for 4 x 3
+  images instead of ~10 ms.
   """
   if exemplar.ndim != 4 or search.ndim != 5:
     raise ValueError(f'expected exemplar (B,h,w,C) and search (B,S,H,W,C), got'
@@ -26,12 +30,16 @@ def cross_correlate(exemplar: jax.Array, search: jax.Array) -> jax.Array:
   if exemplar.shape[0] != batch or exemplar.shape[-1] != search.shape[-1]:
     raise ValueError(f'exemplar {exemplar.shape} does not match search'
                      f' {search.shape}')
+  if batch > 1 and scales > 1:
+    exemplar = jnp.repeat(exemplar, scales, axis=0)
+  groups = exemplar.shape[0]
   lhs = search.reshape(batch * scales, *search.shape[2:])
   rhs = jnp.transpose(exemplar, (1, 2, 3, 0)).astype(lhs.dtype)
   out = jax.lax.conv_general_dilated(
       lhs, rhs, window_strides=(1, 1), padding='VALID',
       dimension_numbers=('NHWC', 'HWIO', 'NHWC'),
-      batch_group_count=batch,
+      batch_group_count=groups,
       preferred_element_type=jnp.float32)
-  # (S, H', W', B) -> (B, S, H', W').
-  return jnp.transpose(out, (3, 0, 1, 2))
+  # (images per group, H', W', groups) -> (B, S, H', W').
+  return jnp.transpose(out, (3, 0, 1, 2)).reshape(
+      batch, scales, *out.shape[1:3])

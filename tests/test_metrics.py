@@ -135,3 +135,17 @@ def test_curves_from_scores():
   assert result.precision == 0.5
   # 0.92 > t for the 19 thresholds 0..0.9; 0.0 passes none.
   assert result.auc == pytest.approx(19 * 0.5 / 21)
+
+
+def test_average_ope_averages_curves_not_frames():
+  # A 1-frame hit and a 3-frame miss weigh the same: sequences, not frames.
+  hit = metrics.curves([0.95], [0.0])
+  miss = metrics.curves([0.0, 0.0, 0.0], [60.0, 60.0, 60.0])
+  average = metrics.average_ope([hit, miss])
+  assert average.num_frames == 4
+  assert average.precision == 0.5
+  assert average.auc == pytest.approx((hit.auc + miss.auc) / 2)
+  np.testing.assert_allclose(average.success_curve,
+                             (hit.success_curve + miss.success_curve) / 2)
+  with pytest.raises(ValueError, match='no sequence'):
+    metrics.average_ope([])
