@@ -1,24 +1,25 @@
 """Tracking and training speed against a PyTorch reference, on one machine.
 
-Command (needs torch, see requirements-test.txt; about 4.5 minutes on 2 idle
+Command (needs torch, see requirements-test.txt; about 6 minutes on 2 idle
 CPU cores):
   python -m experiments.benchmark_speed
 
 Prints one line per measured entry as it finishes, then a table of
 milliseconds per exemplar init, per tracked frame (3 and 5 scales; frame by
 frame as tracker.Tracker, and for ours also whole sequences in one
-tracker.track_frames call) and per train step at batch 8, the largest box
+tracker.track_frames call and, per sequence, 4 sequences tracked together
+by tracker.step_batch) and per train step at batch 8, the largest box
 difference from ours/default in pixels, the speed-ups of each of our entries
 over the fastest PyTorch entry of the same dtype, and the path of the JSON
 record (machine, versions, date and every number).
 
 Expected on a 2-core x86-64 CPU with AMX (jax 0.10.2, torch 2.13): ours
-float32 about 66 ms per 3-scale frame, 120 ms per 5-scale frame and 1.3 s
-per train step; PyTorch float32 76 ms eager, 72 ms channels_last, 55 ms
-with torch.compile, and 0.58 s per train step (channels_last); PyTorch's
-bfloat16 channels_last about 17 ms per frame, ours bfloat16 no faster than
-our float32; ours/ynn_dot_reduce about 64 ms per 3-scale frame and 0.95 s
-per train step. Float32 PyTorch boxes equal ours (0.000 px).
+float32 about 58 ms per 3-scale frame, 110 ms per 5-scale frame (66 and 110
+per sequence batched) and 0.77 s per train step; PyTorch float32 78 ms
+eager, 65 ms channels_last, 52 ms with torch.compile, and 0.60 s per train
+step (channels_last); PyTorch's bfloat16 channels_last about 16 ms per
+frame, ours bfloat16 no faster than our float32. Entries move by up to ~15%
+between runs. Float32 PyTorch boxes and batched boxes equal ours (0.000 px).
 
 Each entry of `ours` and `torch` runs in a process of its own (XLA flags
 must be set before JAX starts). Any field can be overridden, e.g.

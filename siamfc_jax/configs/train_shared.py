@@ -33,7 +33,7 @@ def get_config() -> ml_collections.ConfigDict:
   config.sequences_root = '../shared/data/sequences'
   config.train_videos = TRAIN_VIDEOS
   config.val_videos = VAL_VIDEOS
-  # 4,000 steps of 8 pairs take about 90 minutes on a 2-core CPU; the
+  # 4,000 steps of 8 pairs take about an hour on a 2-core CPU; the
   # learning rate still falls log-spaced over the epochs.
   config.num_epochs = 10
   config.pairs_per_epoch = 3_200
