@@ -42,7 +42,6 @@ from ml_collections import config_flags
 
 from siamfc_jax import checkpoints
 from siamfc_jax import configs
-from siamfc_jax import crops
 from siamfc_jax import demo
 from siamfc_jax import losses
 from siamfc_jax import model as model_lib
@@ -468,33 +467,21 @@ def _time_batched(result: dict, num_scales: int, variables,
                   settings: tracker.Settings, frames: np.ndarray,
                   box: np.ndarray, count: int,
                   config: ml_collections.ConfigDict) -> None:
-  """Times tracker.step_batch on ``count`` copies of the sequence.
+  """Times tracker.track_batch on ``count`` copies of the sequence.
 
-  Adds ``batch{S}``, the median step time divided by ``count``, and the
-  largest difference of the batched boxes from the frame-by-frame ones.
+  Adds ``batch{S}``, the median step time per sequence, and the largest
+  difference of the batched boxes from the frame-by-frame ones.
   """
-  colors = np.stack([np.asarray(crops.mean_color(f)) for f in frames])
-  sizes = np.tile(np.float32(frames.shape[1:3]), (count, 1))
-  active = np.ones(count, bool)
-  state = tracker.init_batch(
-      variables, np.repeat(frames[:1], count, axis=0),
-      np.tile(np.float32(box), (count, 1)), np.repeat(colors[:1], count, 0),
-      settings=settings)
-  tracked, seconds = [np.asarray(box, np.float64)], []
-  for frame, color in zip(frames[1:], colors[1:]):
-    start = time.perf_counter()
-    state, new_boxes, _ = tracker.step_batch(
-        variables, state, np.repeat(frame[None], count, axis=0),
-        np.repeat(color[None], count, axis=0), sizes, active,
-        settings=settings)
-    tracked.append(np.asarray(jax.device_get(new_boxes), np.float64)[0])
-    seconds.append(time.perf_counter() - start)
-  result['first_call_s'][f'batch{num_scales}'] = seconds[0]
-  result['ms'][f'batch{num_scales}'] = round(
-      _median_ms(seconds[config.warmup_frames:]) / count, 3)
-  check = min(config.check_frames, len(tracked))
+  first = tracker.track_batch(variables, settings, [frames] * count,
+                              [box] * count)[0]
+  # Row 0 is the init; track_batch already shares each step among sequences.
+  seconds = first.seconds[1:]
+  result['first_call_s'][f'batch{num_scales}'] = float(seconds[0]) * count
+  result['ms'][f'batch{num_scales}'] = _median_ms(
+      seconds[config.warmup_frames:])
+  check = min(config.check_frames, len(first.boxes))
   result.setdefault('batch_box_diff', {})[str(num_scales)] = round(float(
-      np.abs(np.stack(tracked[:check])
+      np.abs(first.boxes[:check]
              - np.asarray(result['boxes'][str(num_scales)][:check])).max()),
       4)
 
@@ -521,7 +508,7 @@ def measure_ours(config: ml_collections.ConfigDict, name: str) -> dict:
     'train_first_loss' (the same for every entry of one dtype)}.
     ``scan{S}`` is per frame of one tracker.track_frames call over all
     frames, less the init time; ``batch{S}`` is per sequence-frame when
-    ``entry.sequences`` sequences are tracked together (tracker.step_batch),
+    ``entry.sequences`` sequences are tracked together (tracker.track_batch),
     and 'batch_box_diff' how far their boxes are from frame-by-frame ones.
   """
   entry = config.ours[name]

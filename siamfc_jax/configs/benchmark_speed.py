@@ -8,7 +8,7 @@ Prints one line per measured entry as it finishes, then a table of
 milliseconds per exemplar init, per tracked frame (3 and 5 scales; frame by
 frame as tracker.Tracker, and for ours also whole sequences in one
 tracker.track_frames call and, per sequence, 4 sequences tracked together
-by tracker.step_batch) and per train step at batch 8, the largest box
+by tracker.track_batch) and per train step at batch 8, the largest box
 difference from ours/default in pixels, the speed-ups of each of our entries
 over the fastest PyTorch entry of the same dtype, and the path of the JSON
 record (machine, versions, date and every number).
