@@ -24,7 +24,6 @@ from data_prep import pairs
 from siamfc_jax import configs
 from siamfc_jax import records
 from siamfc_jax import train_lib
-from siamfc_jax import xla
 from siamfc_jax.configs import base
 
 _CONFIG = config_flags.DEFINE_config_file(
@@ -51,7 +50,6 @@ def main(argv):
     raise app.UsageError(f'unexpected arguments: {argv[1:]}')
   if bool(_SOURCE.value) != bool(_ROOT.value):
     raise app.UsageError('give --source and --root together')
-  xla.use_fast_cpu_convolutions()
   config = _CONFIG.value
   if _SOURCE.value:
     builders.build(_SOURCE.value, root=_ROOT.value, out=_DATA_DIR.value,

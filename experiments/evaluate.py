@@ -23,7 +23,6 @@ from siamfc_jax import configs
 from siamfc_jax import evaluation
 from siamfc_jax import reports
 from siamfc_jax import sequences
-from siamfc_jax import xla
 
 _CONFIG = config_flags.DEFINE_config_file(
     'config', str(configs.DIRECTORY / 'evaluate.py'),
@@ -37,7 +36,6 @@ _RESULTS = flags.DEFINE_string('results', None, 'Sets config.results_dir.')
 def main(argv):
   if len(argv) > 1:
     raise app.UsageError(f'unexpected arguments: {argv[1:]}')
-  xla.use_fast_cpu_convolutions()
   config = _CONFIG.value
   for field, flag in (('benchmark', _BENCHMARK), ('root', _ROOT),
                       ('results_dir', _RESULTS)):

@@ -20,7 +20,6 @@ from siamfc_jax import configs
 from siamfc_jax import demo
 from siamfc_jax import sequences
 from siamfc_jax import track_lib
-from siamfc_jax import xla
 
 _CONFIG = config_flags.DEFINE_config_file(
     'config', str(configs.DIRECTORY / 'track_3s.py'), 'Track config file.')
@@ -63,7 +62,6 @@ def _load_sequence() -> sequences.Sequence:
 def main(argv):
   if len(argv) > 1:
     raise app.UsageError(f'unexpected arguments: {argv[1:]}')
-  xla.use_fast_cpu_convolutions()
   try:
     sequence = sequences.truncate(_load_sequence(), _MAX_FRAMES.value)
     box = sequences.parse_box(_BOX.value) if _BOX.value else None

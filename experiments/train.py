@@ -14,7 +14,6 @@ from ml_collections import config_flags
 from data_prep import dataset
 from siamfc_jax import sequences
 from siamfc_jax import train_lib
-from siamfc_jax import xla
 
 _CONFIG = config_flags.DEFINE_config_file('config', None, 'Train config file.')
 _WORKDIR = flags.DEFINE_string('workdir', None, 'Checkpoints, logs, weights.')
@@ -24,7 +23,6 @@ flags.mark_flags_as_required(['config', 'workdir'])
 def main(argv):
   if len(argv) > 1:
     raise app.UsageError(f'unexpected arguments: {argv[1:]}')
-  xla.use_fast_cpu_convolutions()
   if not flags.FLAGS['verbosity'].present:
     logging.set_verbosity(logging.WARNING)  # Orbax logs every save at INFO.
   try:

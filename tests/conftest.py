@@ -8,9 +8,8 @@ os.environ['JAX_PLATFORMS'] = 'cpu'
 # pylint: disable=wrong-import-position (the environment must be set first)
 import pytest  # noqa: E402
 
-from siamfc_jax import xla  # noqa: E402
-
-xla.use_fast_cpu_convolutions()
+# Importing the package sets the fast CPU XLA flags (siamfc_jax/xla.py).
+import siamfc_jax  # noqa: E402,F401
 
 SHARED_SEQUENCES = (pathlib.Path(__file__).resolve().parents[2] / 'shared'
                     / 'data' / 'sequences')
