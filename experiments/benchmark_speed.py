@@ -10,10 +10,11 @@ bilinear context crops padded with the frame's mean colour (``grid_sample``),
 cross-correlation by ``conv2d``, bicubic upsampling of the scores 17 -> 272,
 the scale penalty, the Hann window and the damped scale update, with our
 weights copied in; its train step is the same SGD step on the balanced
-logistic loss. Each entry of ``config.ours`` and ``config.torch`` is
-measured in a process of its own, one after another; the run ends with a
-table, the speed-ups and a JSON record (see
-siamfc_jax/configs/benchmark_speed.py).
+logistic loss. Each entry of ``config.ours`` and ``config.torch`` runs in
+a process of its own; once all are compiled, they are timed in turns,
+chunk by chunk over several rounds, so that all entries see the machine
+in the same state. The run ends with a table, the speed-ups and a JSON
+record (see siamfc_jax/configs/benchmark_speed.py).
 """
 
 import collections
@@ -36,6 +37,7 @@ import numpy as np
 import skimage.transform
 import torch
 import torch.nn.functional as F
+import tqdm
 from absl import app
 from absl import flags
 from ml_collections import config_flags
@@ -54,11 +56,11 @@ _CONFIG = config_flags.DEFINE_config_file(
     'config', str(configs.DIRECTORY / 'benchmark_speed.py'),
     'Benchmark config file.')
 _WORKER = flags.DEFINE_string(
-    'worker', None, 'Internal: measure one entry, e.g. ours/default.')
+    'worker', None, 'Internal: serve one entry, e.g. ours/default.')
 _WORKER_CONFIG = flags.DEFINE_string(
     'worker_config', None, "Internal: the run's config as JSON.")
 _WORKER_OUTPUT = flags.DEFINE_string(
-    'worker_output', None, 'Internal: where the worker writes its numbers.')
+    'worker_output', None, 'Internal: where the worker writes its checks.')
 
 IMPLEMENTATIONS = ('ours', 'torch')
 
@@ -406,7 +408,11 @@ def torch_train_step(runner: TorchRunner, train: ml_collections.ConfigDict):
   return step
 
 
-# Measuring one entry (in a worker process).
+# Preparing one entry (in a worker process): compile, check, then time on
+# request.
+
+# A timer runs one chunk of a measurement and returns its samples, seconds.
+Timer = Callable[[], list[float]]
 
 
 def _seconds(fn: Callable[[], Any]) -> float:
@@ -442,86 +448,100 @@ class FrameByFrame:
     return np.asarray(jax.device_get(box), np.float64)
 
 
-def _time_tracking(result: dict, num_scales: int, trk, frames: np.ndarray,
-                   box: np.ndarray, config: ml_collections.ConfigDict) -> None:
-  """Times ``trk.init`` and ``trk.update`` per frame; adds boxes too."""
+def _tracking_timers(result: dict, timers: dict[str, Timer], num_scales: int,
+                     trk, frames: np.ndarray, box: np.ndarray,
+                     config: ml_collections.ConfigDict) -> None:
+  """Tracks once (compiling; keeps the boxes), adds init and track{S}."""
   result['first_call_s'][f'init{num_scales}'] = _seconds(
       lambda: trk.init(frames[0], box))
-  seconds = [_seconds(lambda: trk.init(frames[0], box))
-             for _ in range(config.init_repeats)]
-  result['ms'].setdefault('init', _median_ms(seconds))
-  trk.init(frames[0], box)
   tracked, seconds = [np.asarray(box, np.float64)], []
   for frame in frames[1:]:
     start = time.perf_counter()
     tracked.append(trk.update(frame))
     seconds.append(time.perf_counter() - start)
   result['first_call_s'][f'track{num_scales}'] = seconds[0]
-  result['ms'][f'track{num_scales}'] = _median_ms(
-      seconds[config.warmup_frames:])
   result['boxes'][str(num_scales)] = np.stack(
       tracked[:config.check_frames]).round(4).tolist()
 
+  def init():
+    return [_seconds(lambda: trk.init(frames[0], box))
+            for _ in range(config.init_repeats)]
 
-def _time_batched(result: dict, num_scales: int, variables,
-                  settings: tracker.Settings, frames: np.ndarray,
-                  box: np.ndarray, count: int,
-                  config: ml_collections.ConfigDict) -> None:
-  """Times tracker.track_batch on ``count`` copies of the sequence.
+  def track():
+    trk.init(frames[0], box)
+    seconds = [_seconds(lambda: trk.update(frame)) for frame in frames[1:]]
+    return seconds[config.warmup_frames:]
 
-  Adds ``batch{S}``, the median step time per sequence, and the largest
+  timers.setdefault('init', init)
+  timers[f'track{num_scales}'] = track
+
+
+def _batched_timer(result: dict, num_scales: int, variables,
+                   settings: tracker.Settings, frames: np.ndarray,
+                   box: np.ndarray, count: int,
+                   config: ml_collections.ConfigDict) -> Timer:
+  """tracker.track_batch on ``count`` copies of the sequence.
+
+  Its samples are the step times per sequence; also records the largest
   difference of the batched boxes from the frame-by-frame ones.
   """
-  first = tracker.track_batch(variables, settings, [frames] * count,
-                              [box] * count)[0]
-  # Row 0 is the init; track_batch already shares each step among sequences.
-  seconds = first.seconds[1:]
+
+  def steps():
+    tracked = tracker.track_batch(variables, settings, [frames] * count,
+                                  [box] * count)[0]
+    # Row 0 is the init; each step is shared among the sequences.
+    return tracked, list(tracked.seconds[1:])
+
+  first, seconds = steps()
   result['first_call_s'][f'batch{num_scales}'] = float(seconds[0]) * count
-  result['ms'][f'batch{num_scales}'] = _median_ms(
-      seconds[config.warmup_frames:])
   check = min(config.check_frames, len(first.boxes))
   result.setdefault('batch_box_diff', {})[str(num_scales)] = round(float(
       np.abs(first.boxes[:check]
              - np.asarray(result['boxes'][str(num_scales)][:check])).max()),
       4)
+  return lambda: steps()[1][config.warmup_frames:]
 
 
-def _time_train(result: dict, step: Callable,
-                config: ml_collections.ConfigDict) -> None:
-  """Times ``step()``, which returns the loss as a Python float."""
-  seconds, losses_seen = [], []
-  for _ in range(config.train_warmup_steps + config.train_steps):
-    start = time.perf_counter()
-    losses_seen.append(step())
-    seconds.append(time.perf_counter() - start)
-  result['first_call_s']['train'] = seconds[0]
-  result['ms']['train'] = _median_ms(seconds[config.train_warmup_steps:])
-  result['train_first_loss'] = losses_seen[0]
+def _train_timer(result: dict, step: Callable[[], float],
+                 config: ml_collections.ConfigDict) -> Timer:
+  """Runs the warm-up steps (at least the compiling one) of ``step()``.
+
+  ``step()`` returns the loss as a Python float.
+  """
+  start = time.perf_counter()
+  result['train_first_loss'] = step()
+  result['first_call_s']['train'] = time.perf_counter() - start
+  for _ in range(config.train_warmup_steps - 1):
+    step()
+  return lambda: [_seconds(step) for _ in range(config.train_steps)]
 
 
-def measure_ours(config: ml_collections.ConfigDict, name: str) -> dict:
-  """Times the entry ``config.ours[name]`` in this process.
+def prepare_ours(config: ml_collections.ConfigDict,
+                 name: str) -> tuple[dict, dict[str, Timer]]:
+  """Compiles and checks the entry ``config.ours[name]`` in this process.
 
   Returns:
-    {'device', 'ms': {metric: milliseconds}, 'first_call_s' (compilation
+    The result {'device', 'xla_flags', 'first_call_s' (compilation
     included), 'boxes': {scales: the first check_frames boxes},
-    'train_first_loss' (the same for every entry of one dtype)}.
-    ``scan{S}`` is per frame of one tracker.track_frames call over all
-    frames, less the init time; ``batch{S}`` is per sequence-frame when
-    ``entry.sequences`` sequences are tracked together (tracker.track_batch),
-    and 'batch_box_diff' how far their boxes are from frame-by-frame ones.
+    'train_first_loss' (the same for every entry of one dtype),
+    'batch_box_diff': {scales: largest difference of batched boxes from
+    frame-by-frame ones}} and the timers: ``init``, ``track{S}`` (per
+    frame), ``scan{S}`` (one tracker.track_frames call over all frames),
+    ``batch{S}`` (per sequence-frame when ``entry.sequences`` sequences are
+    tracked together by tracker.track_batch) and ``train``.
   """
   entry = config.ours[name]
   frames, box = benchmark_frames(config)
   result = dict(device=f'jax {jax.devices()[0].device_kind}',
-                xla_flags=os.environ.get('XLA_FLAGS', ''), ms={},
+                xla_flags=os.environ.get('XLA_FLAGS', ''),
                 first_call_s={}, boxes={})
+  timers = {}
   for num_scales in entry.scales:
     track = track_config(config, entry, num_scales)
     variables = checkpoints.load_for_tracking(track)
     settings = tracker.Settings.from_config(track)
-    _time_tracking(result, num_scales, FrameByFrame(variables, settings),
-                   frames, box, config)
+    _tracking_timers(result, timers, num_scales,
+                     FrameByFrame(variables, settings), frames, box, config)
     if entry.scan:
       on_device = jax.device_put(frames)
 
@@ -530,13 +550,15 @@ def measure_ours(config: ml_collections.ConfigDict, name: str) -> dict:
         jax.block_until_ready(tracker.track_frames(
             variables, on_device, box, settings=settings))
 
+      def scan_chunk(scan=scan):
+        return [_seconds(scan) for _ in range(config.scan_repeats)]
+
       result['first_call_s'][f'scan{num_scales}'] = _seconds(scan)
-      total = np.median([_seconds(scan) for _ in range(config.scan_repeats)])
-      result['ms'][f'scan{num_scales}'] = round(
-          (1e3 * total - result['ms']['init']) / (len(frames) - 1), 3)
+      timers[f'scan{num_scales}'] = scan_chunk
     if entry.sequences > 1:
-      _time_batched(result, num_scales, variables, settings, frames, box,
-                    entry.sequences, config)
+      timers[f'batch{num_scales}'] = _batched_timer(
+          result, num_scales, variables, settings, frames, box,
+          entry.sequences, config)
   if entry.train:
     train = train_config(config, entry)
     tx = train_lib.create_optimizer(train, train_lib.steps_per_epoch(train))
@@ -552,21 +574,23 @@ def measure_ours(config: ml_collections.ConfigDict, name: str) -> dict:
       state, metrics = step_fn(state, batch)
       return float(metrics['loss'])
 
-    _time_train(result, step, config)
-  return result
+    timers['train'] = _train_timer(result, step, config)
+  return result, timers
 
 
-def measure_torch(config: ml_collections.ConfigDict, name: str) -> dict:
-  """Times the entry ``config.torch[name]`` in this process.
+def prepare_torch(config: ml_collections.ConfigDict,
+                  name: str) -> tuple[dict, dict[str, Timer]]:
+  """Compiles and checks the entry ``config.torch[name]`` in this process.
 
   Returns:
-    What ``measure_ours`` returns, without ``scan{S}``.
+    What ``prepare_ours`` returns, without ``scan{S}`` and ``batch{S}``.
   """
   entry = config.torch[name]
   device = torch.device('cuda' if torch.cuda.is_available() else 'cpu')
   frames, box = benchmark_frames(config)
   result = dict(device=f'torch {device.type}, {torch.get_num_threads()}'
-                ' threads', ms={}, first_call_s={}, boxes={})
+                ' threads', first_call_s={}, boxes={})
+  timers = {}
 
   def network(model, variables):
     return TorchSiamFC(model).load_variables(variables).to(device)
@@ -578,7 +602,8 @@ def measure_torch(config: ml_collections.ConfigDict, name: str) -> dict:
         entry, device)
     reference = TorchTracker(runner, entry,
                              tracker.Settings.from_config(track))
-    _time_tracking(result, num_scales, reference, frames, box, config)
+    _tracking_timers(result, timers, num_scales, reference, frames, box,
+                     config)
   if entry.train:
     train = train_config(config, entry)
     # The initial network of train_lib.create_train_state.
@@ -594,55 +619,169 @@ def measure_torch(config: ml_collections.ConfigDict, name: str) -> dict:
     def step():
       return float(step_fn(batch['exemplar'], batch['search']))
 
-    _time_train(result, step, config)
-  return result
+    timers['train'] = _train_timer(result, step, config)
+  return result, timers
 
 
-# The run: every entry in a process of its own, then the summary.
+def serve(config: ml_collections.ConfigDict, key: str, output: str,
+          requests, replies) -> None:
+  """The worker: prepares the entry ``key``, then times on request.
+
+  Writes the result to ``output``, replies with the names of its timers
+  (one JSON line), then for each metric name read from ``requests``
+  replies with the samples of one chunk, until ``requests`` ends.
+  """
+  impl, name = key.split('/')
+  prepare = prepare_ours if impl == 'ours' else prepare_torch
+  result, timers = prepare(config, name)
+  records.write_json(output, result)
+
+  def reply(value):
+    replies.write(json.dumps(value) + '\n')
+    replies.flush()
+
+  reply(list(timers))
+  for request in requests:
+    reply(timers[request.strip()]())
 
 
-def _entry_command(impl: str, name: str, config_path: pathlib.Path,
-                   output: pathlib.Path) -> list[str]:
-  return [sys.executable, '-m', 'experiments.benchmark_speed',
-          f'--worker={impl}/{name}', f'--worker_config={config_path}',
-          f'--worker_output={output}']
+# The run: every entry in a process of its own, timed in turns.
+
+
+class WorkerFailed(RuntimeError):
+  pass
+
+
+class EntryProcess:
+  """A worker process for one entry, driven by lines on its stdin/stdout."""
+
+  def __init__(self, impl: str, name: str, entry: ml_collections.ConfigDict,
+               config_path: pathlib.Path, tmp: pathlib.Path):
+    self.key = f'{impl}/{name}'
+    self.output = tmp / f'{impl}_{name}.json'
+    self._log = open(tmp / f'{impl}_{name}.log', 'w+')
+    env = dict(os.environ)
+    if impl == 'ours':
+      env['XLA_FLAGS'] = entry.xla_flags
+    start = time.perf_counter()
+    # A full executable path and close_fds=False let subprocess use
+    # posix_spawn rather than fork (this process may run JAX threads).
+    self._process = subprocess.Popen(
+        [sys.executable, '-m', 'experiments.benchmark_speed',
+         f'--worker={self.key}', f'--worker_config={config_path}',
+         f'--worker_output={self.output}'],
+        env=env, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+        stderr=self._log, text=True, close_fds=False)
+    self.metrics = self._reply()
+    self.startup_s = round(time.perf_counter() - start, 1)
+
+  def _reply(self):
+    line = self._process.stdout.readline()
+    if not line:
+      self._process.wait()
+      self._log.seek(0)
+      error = self._log.read().strip().splitlines()[-5:]
+      raise WorkerFailed('\n'.join(error) or
+                         f'exit status {self._process.returncode}')
+    return json.loads(line)
+
+  def time(self, metric: str) -> list[float]:
+    self._process.stdin.write(metric + '\n')
+    self._process.stdin.flush()
+    return self._reply()
+
+  def close(self) -> None:
+    try:
+      self._process.stdin.close()
+    except BrokenPipeError:  # It has failed already.
+      pass
+    self._process.wait()
+    self._log.close()
+
+
+def _entry_ms(config: ml_collections.ConfigDict,
+              samples: dict[str, list[float]]) -> dict[str, float]:
+  """Median milliseconds per metric; ``scan{S}`` per frame, less the init."""
+  ms = {metric: _median_ms(seconds) for metric, seconds in samples.items()}
+  tracked_frames = config.warmup_frames + config.frames
+  for metric in ms:
+    if metric.startswith('scan'):
+      ms[metric] = round((ms[metric] - ms['init']) / tracked_frames, 3)
+  return ms
+
+
+def _timing_order(workers: list[EntryProcess]):
+  """(worker, metric) pairs, metric by metric, so that the entries timed
+  for one metric run one right after another."""
+  metrics = list(dict.fromkeys(m for w in workers for m in w.metrics))
+  return [(w, m) for m in metrics for w in workers if m in w.metrics]
 
 
 def measure_all(config: ml_collections.ConfigDict) -> dict:
-  """Measures every entry, each in a fresh process; failures are recorded.
+  """Measures every entry in a process of its own; failures are recorded.
+
+  Every worker is started and prepared first; then each of
+  ``config.rounds`` rounds times one chunk of every metric of every entry,
+  metric by metric (in reverse order every other round), so that the
+  entries compared on one metric see the machine in nearly the same state.
 
   Returns:
     {'ours': {name: result}, 'torch': {name: result}}, a result being
-    what ``measure_ours``/``measure_torch`` return plus the process's wall
-    time 'wall_s', or {'error': text}.
+    what ``prepare_ours``/``prepare_torch`` give plus 'ms': {metric: median
+    milliseconds over all rounds}, 'round_ms': {metric: [the median of each
+    round]}, 'samples' (how many) and 'startup_s' (the worker's import,
+    compilation and checks), or {'error': text}.
   """
   results = {impl: {} for impl in IMPLEMENTATIONS}
+  workers = []
   with tempfile.TemporaryDirectory() as tmp:
     tmp = pathlib.Path(tmp)
     config_path = tmp / 'config.json'
     config_path.write_text(config.to_json())
-    for impl in IMPLEMENTATIONS:
-      for name, entry in config[impl].items():
-        env = dict(os.environ)
-        if impl == 'ours':
-          env['XLA_FLAGS'] = entry.xla_flags
-        output = tmp / f'{impl}_{name}.json'
-        start = time.perf_counter()
-        # A full executable path and close_fds=False let subprocess use
-        # posix_spawn rather than fork (this process may run JAX threads).
-        done = subprocess.run(
-            _entry_command(impl, name, config_path, output), env=env,
-            capture_output=True, text=True, close_fds=False)
-        if done.returncode:
-          error = done.stderr.strip().splitlines()[-5:]
-          results[impl][name] = {'error': '\n'.join(error)}
-          print(f'{impl}/{name}: failed: {error[-1] if error else ""}')
-          continue
-        result = json.loads(output.read_text())
-        result['wall_s'] = round(time.perf_counter() - start, 1)
+    try:
+      for impl in IMPLEMENTATIONS:
+        for name, entry in config[impl].items():
+          try:
+            worker = EntryProcess(impl, name, entry, config_path, tmp)
+          except WorkerFailed as error:
+            results[impl][name] = {'error': str(error)}
+            print(f'{impl}/{name}: failed: {str(error).splitlines()[-1]}')
+            continue
+          workers.append(worker)
+          print(f'{worker.key}: ready in {worker.startup_s:.0f} s')
+      # rounds[key][r][metric]: the samples of round r.
+      rounds = {w.key: [] for w in workers}
+      order = _timing_order(workers)
+      with tqdm.tqdm(total=config.rounds * len(order), desc='timing',
+                     unit='chunk') as progress:
+        for round_index in range(config.rounds):
+          for key in rounds:
+            rounds[key].append({})
+          for worker, metric in (order[::-1] if round_index % 2 else order):
+            if worker.key in rounds:
+              try:
+                rounds[worker.key][-1][metric] = worker.time(metric)
+              except WorkerFailed as error:
+                del rounds[worker.key]
+                impl, name = worker.key.split('/')
+                results[impl][name] = {'error': str(error)}
+            progress.update()
+    finally:
+      for worker in workers:
+        worker.close()
+    for worker in workers:
+      if worker.key in rounds:
+        impl, name = worker.key.split('/')
+        result = json.loads(worker.output.read_text())
+        samples = {m: sum((r[m] for r in rounds[worker.key]), [])
+                   for m in worker.metrics}
+        per_round = [_entry_ms(config, r) for r in rounds[worker.key]]
+        result.update(
+            ms=_entry_ms(config, samples),
+            round_ms={m: [r[m] for r in per_round] for m in worker.metrics},
+            samples={m: len(v) for m, v in samples.items()},
+            startup_s=worker.startup_s)
         results[impl][name] = result
-        numbers = ', '.join(f'{k} {v:.1f}' for k, v in result['ms'].items())
-        print(f'{impl}/{name} ({result["wall_s"]:.0f} s): {numbers} ms')
   return results
 
 
@@ -665,18 +804,26 @@ def _tracking_metric(metric: str) -> str:
 
 def speedups(config: ml_collections.ConfigDict, results: dict,
              reference: dict) -> dict:
-  """{ours entry: {metric: reference ms / our ms}} (> 1: ours faster).
+  """{ours entry: {metric: {'median', 'low', 'high'}}} (> 1: ours faster).
 
+  The reference's time over ours, round by round (entries timed next to
+  each other), then the median, lowest and highest over the rounds.
   ``scan{S}`` and ``batch{S}`` are compared with the reference's
   ``track{S}``.
   """
   ratios = {}
   for name, result in results['ours'].items():
     best = reference.get(config.ours[name].dtype, {})
-    for metric, ms in result.get('ms', {}).items():
+    for metric, ours in result.get('round_ms', {}).items():
       ref = best.get(_tracking_metric(metric))
       if ref:
-        ratios.setdefault(name, {})[metric] = round(ref['ms'] / ms, 3)
+        impl, ref_name = ref['entry'].split('/')
+        theirs = results[impl][ref_name]['round_ms'][_tracking_metric(metric)]
+        per_round = np.divide(theirs, ours)
+        ratios.setdefault(name, {})[metric] = {
+            'median': round(float(np.median(per_round)), 3),
+            'low': round(float(per_round.min()), 3),
+            'high': round(float(per_round.max()), 3)}
   return ratios
 
 
@@ -768,12 +915,13 @@ def summary_lines(record: dict) -> list[str]:
       lines.append(f'{key:<{width}}{cells}  ' + ' '.join(
           f'{d:.3f}' for d in diffs.values()))
   lines.append('speed-up over the fastest torch entry of the same dtype'
-               ' (> 1: ours faster):')
+               ' (> 1: ours faster), median of the rounds (lowest-highest):')
   for name, ratios in record['speedups'].items():
     dtype = record['config']['ours'][name]['dtype']
     reference = record['reference'][dtype]
     lines.append(f'  ours/{name} ({dtype}): ' + ', '.join(
-        f'{m} x{r:.2f} ({reference[_tracking_metric(m)]["entry"]})'
+        f'{m} x{r["median"]:.2f} ({r["low"]:.2f}-{r["high"]:.2f},'
+        f' {reference[_tracking_metric(m)]["entry"]})'
         for m, r in ratios.items()))
   for name, result in record['results']['ours'].items():
     for scales, diff in result.get('batch_box_diff', {}).items():
@@ -788,9 +936,10 @@ def main(argv):
   if _WORKER.value:
     config = ml_collections.ConfigDict(
         json.loads(pathlib.Path(_WORKER_CONFIG.value).read_text()))
-    impl, name = _WORKER.value.split('/')
-    measure = measure_ours if impl == 'ours' else measure_torch
-    records.write_json(_WORKER_OUTPUT.value, measure(config, name))
+    # Replies go to the real stdout; anything else printed goes to stderr.
+    replies = os.fdopen(os.dup(sys.stdout.fileno()), 'w')
+    os.dup2(sys.stderr.fileno(), sys.stdout.fileno())
+    serve(config, _WORKER.value, _WORKER_OUTPUT.value, sys.stdin, replies)
     return
   record = run(_CONFIG.value)
   print('\n'.join(summary_lines(record)))

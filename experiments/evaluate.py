@@ -46,8 +46,7 @@ def main(argv):
   except (sequences.SequenceError, boxes.BoxError, checkpoints.WeightsError,
           evaluation.EvaluationError) as e:
     sys.exit(f'error: {e}')
-  print(reports.markdown_table(*reports.overall_table(summary)))
-  print(f'report: {path}')
+  print(reports.overall_text(summary, path))
 
 
 def run():

@@ -27,8 +27,7 @@ def main(argv):
     summary, path = evaluation.report(_RESULTS.value)
   except (sequences.SequenceError, evaluation.EvaluationError) as e:
     sys.exit(f'error: {e}')
-  print(reports.markdown_table(*reports.overall_table(summary)))
-  print(f'report: {path}')
+  print(reports.overall_text(summary, path))
 
 
 def run():

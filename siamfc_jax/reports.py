@@ -102,6 +102,12 @@ def markdown_table(header, rows) -> str:
   return '\n'.join(lines)
 
 
+def overall_text(summary: dict, report_path) -> str:
+  """What the evaluation jobs print: the overall table, then the report."""
+  return (markdown_table(*overall_table(summary))
+          + f'\nreport: {report_path}')
+
+
 def _html_table(header, rows) -> str:
   cells = lambda tag, row: ''.join(  # noqa: E731
       f'<{tag}>{html.escape(c)}</{tag}>' for c in row)

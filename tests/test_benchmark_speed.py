@@ -17,6 +17,7 @@ from siamfc_jax.configs import benchmark_speed as config_lib  # noqa: E402
 def _tiny_config(output):
   config = config_lib.get_config()
   config.frame_shape = (90, 160)
+  config.rounds = 2
   config.warmup_frames = 1
   config.frames = 2
   config.check_frames = 3
@@ -74,6 +75,17 @@ def test_run_writes_the_record(tmp_path):
   assert ours['ms'].keys() == {'init', 'track3', 'scan3', 'batch3', 'train'}
   assert theirs['ms'].keys() == {'init', 'track3', 'train'}
   assert all(v > 0 for v in [*ours['ms'].values(), *theirs['ms'].values()])
+  # Every round timed every metric of every entry.
+  assert ours['samples'] == {'init': 2, 'track3': 4, 'scan3': 2,
+                             'batch3': 4, 'train': 2}
+  assert theirs['samples'] == {'init': 2, 'track3': 4, 'train': 2}
+  assert all(len(v) == 2 for v in ours['round_ms'].values())
+  # Speed-ups are paired round by round: torch's time over ours.
+  track3 = saved['speedups']['default']['track3']
+  per_round = np.divide(theirs['round_ms']['track3'],
+                        ours['round_ms']['track3'])
+  assert track3['median'] == pytest.approx(np.median(per_round), abs=1e-3)
+  assert track3['low'] <= track3['median'] <= track3['high']
   # The same initial network and batch: the same loss.
   np.testing.assert_allclose(theirs['train_first_loss'],
                              ours['train_first_loss'], rtol=1e-4)

@@ -1,25 +1,31 @@
 """Tracking and training speed against a PyTorch reference, on one machine.
 
-Command (needs torch, see requirements-test.txt; about 6 minutes on 2 idle
+Command (needs torch, see requirements-test.txt; about 13 minutes on 2
 CPU cores):
   python -m experiments.benchmark_speed
 
-Prints one line per measured entry as it finishes, then a table of
+Starts every entry in a process of its own and compiles it (a line each),
+then times them in turns (a progress bar): each round times one chunk of
+every entry's every metric, metric by metric, so that the entries compared
+on one metric run seconds apart. Then prints a table of median
 milliseconds per exemplar init, per tracked frame (3 and 5 scales; frame by
 frame as tracker.Tracker, and for ours also whole sequences in one
 tracker.track_frames call and, per sequence, 4 sequences tracked together
 by tracker.track_batch) and per train step at batch 8, the largest box
 difference from ours/default in pixels, the speed-ups of each of our entries
-over the fastest PyTorch entry of the same dtype, and the path of the JSON
+over the fastest PyTorch entry of the same dtype (the median of the
+per-round ratios, with the lowest and highest), and the path of the JSON
 record (machine, versions, date and every number).
 
-Expected on a 2-core x86-64 CPU with AMX (jax 0.10.2, torch 2.13): ours
-float32 about 58 ms per 3-scale frame, 110 ms per 5-scale frame (66 and 110
-per sequence batched) and 0.77 s per train step; PyTorch float32 78 ms
-eager, 65 ms channels_last, 52 ms with torch.compile, and 0.60 s per train
-step (channels_last); PyTorch's bfloat16 channels_last about 16 ms per
-frame, ours bfloat16 no faster than our float32. Entries move by up to ~15%
-between runs. Float32 PyTorch boxes and batched boxes equal ours (0.000 px).
+Expected on a 2-core x86-64 CPU with AMX (jax 0.10.2, torch 2.13), as run
+on 2026-11-30: ours float32 93 ms per 3-scale frame and 166 ms per 5-scale
+frame, 1.13 s per train step; PyTorch float32 130 ms eager, 87 ms
+channels_last, 82 ms with torch.compile (speed-ups 0.95x with 3 scales,
+0.90x with 5, per-round ratios 0.62-1.12), 0.86 s per train step
+(channels_last; 0.78x); PyTorch's bfloat16 channels_last 41 ms per frame,
+ours bfloat16 no faster than our float32. The same machine ran every entry
+about 1.4x faster on 2026-11-26; ratios are what carries over. Float32
+PyTorch boxes and batched boxes equal ours (0.000 px).
 
 Each entry of `ours` and `torch` runs in a process of its own (XLA flags
 must be set before JAX starts). Any field can be overridden, e.g.
@@ -56,14 +62,17 @@ def get_config() -> ml_collections.ConfigDict:
   # tracker settings; num_scales is set by each measurement.
   config.track = track_3s.get_config()
   config.frame_shape = (360, 640)  # The demo sequence, resized.
+  # Every entry's every metric is timed once per round, in turns.
+  config.rounds = 6
+  # Per round and metric:
   config.warmup_frames = 3  # Tracked after init, not timed.
-  config.frames = 20  # Timed frames per measurement.
+  config.frames = 10  # Timed frames.
+  config.init_repeats = 3
+  config.scan_repeats = 1  # Whole-sequence calls.
+  config.train_steps = 2
   config.check_frames = 8  # Boxes compared between implementations.
-  config.init_repeats = 5
-  config.scan_repeats = 2
   config.train_batch_size = 8
-  config.train_warmup_steps = 2
-  config.train_steps = 5
+  config.train_warmup_steps = 2  # Before the first round.
   # Ours: `default` is the project's defaults (configs/base.py and the XLA
   # flags the command-line jobs set); the others each change one thing.
   config.ours = ml_collections.ConfigDict(dict(
