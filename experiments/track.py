@@ -6,9 +6,17 @@
   python -m experiments.track --camera=0 --box=x,y,w,h --max_frames=300
   python -m experiments.track --config=siamfc_jax/configs/track_5s.py \
       --config.checkpoint=weights.msgpack
+  python -m experiments.track --profile_dir=runs/profile  # jax.profiler
+
+A profile holds a trace of every compilation and device call of the run:
+open its *.trace.json.gz in Perfetto (ui.perfetto.dev) or the folder in
+TensorBoard's profile plugin.
 """
 
+import contextlib
 import sys
+
+import jax
 
 from absl import app
 from absl import flags
@@ -40,6 +48,8 @@ _RENDER = flags.DEFINE_string(
     'render', None, 'Write an .mp4 or .gif with the boxes drawn.')
 _DEMO_FRAMES = flags.DEFINE_integer(
     'demo_frames', 120, 'Length of the demo sequence.')
+_PROFILE_DIR = flags.DEFINE_string(
+    'profile_dir', None, 'Write a jax.profiler trace of the tracking here.')
 
 
 def _load_sequence() -> sequences.Sequence:
@@ -65,9 +75,12 @@ def main(argv):
   try:
     sequence = sequences.truncate(_load_sequence(), _MAX_FRAMES.value)
     box = sequences.parse_box(_BOX.value) if _BOX.value else None
-    record = track_lib.track_sequence(
-        _CONFIG.value, sequence, init_box=box, output_dir=_OUTPUT_DIR.value,
-        render_path=_RENDER.value)
+    profile = (jax.profiler.trace(_PROFILE_DIR.value) if _PROFILE_DIR.value
+               else contextlib.nullcontext())
+    with profile:
+      record = track_lib.track_sequence(
+          _CONFIG.value, sequence, init_box=box,
+          output_dir=_OUTPUT_DIR.value, render_path=_RENDER.value)
   except (sequences.SequenceError, boxes.BoxError,
           checkpoints.WeightsError) as e:
     sys.exit(f'error: {e}')
@@ -77,6 +90,8 @@ def main(argv):
     print(f'success AUC {record["success_auc"]:.3f},'
           f' precision@20px {record["precision_20px"]:.3f}')
   print(f'results in {_OUTPUT_DIR.value}')
+  if _PROFILE_DIR.value:
+    print(f'profile in {_PROFILE_DIR.value}')
 
 
 def run():

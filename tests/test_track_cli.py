@@ -1,6 +1,7 @@
 """End-to-end tests of `python -m experiments.track`."""
 
 import csv
+import gzip
 import json
 import os
 import subprocess
@@ -35,8 +36,10 @@ def write_sequence(folder, frames, groundtruth):
 def test_demo_run_writes_results_and_render(tmp_path):
   out = tmp_path / 'out'
   gif = tmp_path / 'demo.gif'
+  profile = tmp_path / 'profile'
   result = run_track('--max_frames=6', f'--output_dir={out}',
-                     f'--render={gif}', '--config.num_scales=5')
+                     f'--render={gif}', '--config.num_scales=5',
+                     f'--profile_dir={profile}')
   assert result.returncode == 0, result.stderr
   assert 'success AUC' in result.stdout
   predicted = sequences.read_boxes(out / 'demo.txt')
@@ -53,6 +56,9 @@ def test_demo_run_writes_results_and_render(tmp_path):
   assert all(float(row['seconds']) > 0 for row in rows)
   rendered = iio.imread(gif)
   assert rendered.shape[0] == 6
+  # A jax.profiler trace with the tracking step in it.
+  trace, = profile.glob('plugins/profile/*/*.trace.json.gz')
+  assert b'step' in gzip.decompress(trace.read_bytes())
 
 
 @pytest.mark.slow
