@@ -657,6 +657,7 @@ class EntryProcess:
 
   def __init__(self, impl: str, name: str, entry: ml_collections.ConfigDict,
                config_path: pathlib.Path, tmp: pathlib.Path):
+    self.impl, self.name = impl, name
     self.key = f'{impl}/{name}'
     self.output = tmp / f'{impl}_{name}.json'
     self._log = open(tmp / f'{impl}_{name}.log', 'w+')
@@ -686,8 +687,11 @@ class EntryProcess:
     return json.loads(line)
 
   def time(self, metric: str) -> list[float]:
-    self._process.stdin.write(metric + '\n')
-    self._process.stdin.flush()
+    try:
+      self._process.stdin.write(metric + '\n')
+      self._process.stdin.flush()
+    except BrokenPipeError:  # It has exited: _reply reads its log.
+      pass
     return self._reply()
 
   def close(self) -> None:
@@ -763,15 +767,13 @@ def measure_all(config: ml_collections.ConfigDict) -> dict:
                 rounds[worker.key][-1][metric] = worker.time(metric)
               except WorkerFailed as error:
                 del rounds[worker.key]
-                impl, name = worker.key.split('/')
-                results[impl][name] = {'error': str(error)}
+                results[worker.impl][worker.name] = {'error': str(error)}
             progress.update()
     finally:
       for worker in workers:
         worker.close()
     for worker in workers:
       if worker.key in rounds:
-        impl, name = worker.key.split('/')
         result = json.loads(worker.output.read_text())
         samples = {m: sum((r[m] for r in rounds[worker.key]), [])
                    for m in worker.metrics}
@@ -781,7 +783,7 @@ def measure_all(config: ml_collections.ConfigDict) -> dict:
             round_ms={m: [r[m] for r in per_round] for m in worker.metrics},
             samples={m: len(v) for m, v in samples.items()},
             startup_s=worker.startup_s)
-        results[impl][name] = result
+        results[worker.impl][worker.name] = result
   return results
 
 
