@@ -162,6 +162,18 @@ def batch_norm_relu(x: jax.Array, scale: jax.Array, bias: jax.Array,
 batch_norm_relu.defvjp(_batch_norm_relu_forward, _batch_norm_relu_backward)
 
 
+def materialize(x: jax.Array) -> jax.Array:
+  """x itself, stored once rather than recomputed by the ops that read it.
+
+  A train step reads each convolution's input again, transposed, for the
+  weight gradient; XLA would recompute the BatchNorm, ReLU and max-pool
+  that made it inside every such copy (about 6% of a CPU train step). The
+  barrier holds only where XLA keeps barriers through fusion: on GPUs, and
+  on the CPU with the flags of siamfc_jax/xla.py.
+  """
+  return jax.lax.optimization_barrier(x)
+
+
 class BatchNormReLU(nn.Module):
   """BatchNorm followed by ReLU over the last axis.
 
@@ -210,13 +222,14 @@ class AlexNetEmbedding(nn.Module):
     norm_relu = functools.partial(
         BatchNormReLU, use_running_average=not train,
         momentum=self.bn_momentum, epsilon=self.bn_epsilon)
+    stored = materialize if train else lambda x: x
     x = images.astype(jnp.float32)
     x = norm_relu(name='bn1')(conv(96, 11, strides=2, name='conv1')(x))
-    x = max_pool(x)
+    x = stored(max_pool(x))
     x = norm_relu(name='bn2')(conv(256, 5, groups=2, name='conv2')(x))
-    x = max_pool(x)
-    x = norm_relu(name='bn3')(conv(384, 3, name='conv3')(x))
-    x = norm_relu(name='bn4')(conv(384, 3, groups=2, name='conv4')(x))
+    x = stored(max_pool(x))
+    x = stored(norm_relu(name='bn3')(conv(384, 3, name='conv3')(x)))
+    x = stored(norm_relu(name='bn4')(conv(384, 3, groups=2, name='conv4')(x)))
     return conv(256, 3, groups=2, name='conv5')(x)
 
 

@@ -130,7 +130,7 @@ def train_step(state: TrainState, batch: dict[str, jax.Array], *,
       batch_stats=updates['batch_stats'],
       opt_state=opt_state)
   lr = learning_rate_schedule(config, steps_per_epoch(config))(state.step)
-  metrics = dict(loss=loss, grad_norm=optax.global_norm(grads),
+  metrics = dict(loss=loss, grad_norm=optax.tree.norm(grads),
                  learning_rate=lr)
   return new_state, metrics
 

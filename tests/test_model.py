@@ -160,3 +160,34 @@ def test_batch_norm_relu_matches_flax(train):
     results[name] = y, stats, pullback((cotangent, zero_stats))
   close = functools.partial(np.testing.assert_allclose, rtol=1e-5, atol=1e-5)
   jax.tree.map(close, results['ours'], results['flax'])
+
+
+def _embedding_grads(net, variables, images, train):
+  def loss(params):
+    features, _ = net.apply({**variables, 'params': params}, images,
+                            train=train, method=net.embed,
+                            mutable=['batch_stats'])
+    return jnp.sum(jnp.square(features))
+  return jax.jit(jax.grad(loss)), variables['params']
+
+
+def test_train_embedding_keeps_its_barriers(net_and_variables, monkeypatch):
+  net, variables = net_and_variables
+  images = np.random.default_rng(3).uniform(
+      0, 255, (2, 87, 87, 3)).astype(np.float32)
+  grads, params = _embedding_grads(net, variables, images, train=True)
+  # The test session runs with siamfc_jax's CPU flags: barriers survive
+  # fusion into the compiled step, one per stored convolution input.
+  compiled = grads.lower(params).compile().as_text()
+  assert compiled.count('opt-barrier(') >= 4
+  eval_grads, _ = _embedding_grads(net, variables, images, train=False)
+  assert 'opt-barrier(' not in eval_grads.lower(params).compile().as_text()
+  # The barriers change no value beyond float32 rounding.
+  stored = grads(params)
+  monkeypatch.setattr(model_lib, 'materialize', lambda x: x)
+  recomputed, _ = _embedding_grads(net, variables, images, train=True)
+  assert 'opt-barrier(' not in recomputed.lower(params).as_text()
+
+  def close(a, b):
+    np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-5 * np.abs(b).max())
+  jax.tree.map(close, stored, recomputed(params))

@@ -26,9 +26,38 @@ def _flags_after_import(xla_flags):
 
 
 def test_import_sets_the_fast_flags_when_unset():
-  assert _flags_after_import(None) == repr(' '.join(xla.FAST_CPU_FLAGS))
+  flags = ' '.join(xla.FAST_CPU_FLAGS + xla.CPU_ONLY_FLAGS)
+  assert _flags_after_import(None) == repr(flags)
 
 
 @pytest.mark.parametrize('own', ['', '--xla_cpu_enable_fast_math=false'])
 def test_import_keeps_the_users_flags(own):
   assert _flags_after_import(own) == repr(own)
+
+
+@pytest.mark.parametrize('platforms,plugins,cpu_only', [
+    (None, [], True),
+    (None, ['xla_cuda12'], False),
+    ('cpu', ['xla_cuda12'], True),
+    ('cuda', [], True),
+    ('', ['libtpu'], False),
+])
+def test_cpu_only_flags_only_without_accelerators(monkeypatch, platforms,
+                                                  plugins, cpu_only):
+  if platforms is None:
+    monkeypatch.delenv('JAX_PLATFORMS', raising=False)
+  else:
+    monkeypatch.setenv('JAX_PLATFORMS', platforms)
+  monkeypatch.setattr(xla, 'accelerator_plugins', lambda: plugins)
+  expected = xla.FAST_CPU_FLAGS + (xla.CPU_ONLY_FLAGS if cpu_only else ())
+  assert xla.fast_cpu_flags() == expected
+
+
+def test_accelerator_plugins_finds_an_installed_plugin(tmp_path,
+                                                       monkeypatch):
+  plugin = tmp_path / 'jax_plugins' / 'xla_testgpu'
+  plugin.mkdir(parents=True)
+  (plugin / '__init__.py').write_text('')
+  assert 'xla_testgpu' not in xla.accelerator_plugins()
+  monkeypatch.syspath_prepend(str(tmp_path))
+  assert 'xla_testgpu' in xla.accelerator_plugins()

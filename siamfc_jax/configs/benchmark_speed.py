@@ -18,14 +18,16 @@ per-round ratios, with the lowest and highest), and the path of the JSON
 record (machine, versions, date and every number).
 
 Expected on a 2-core x86-64 CPU with AMX (jax 0.10.2, torch 2.13), as run
-on 2026-11-30: ours float32 93 ms per 3-scale frame and 166 ms per 5-scale
-frame, 1.13 s per train step; PyTorch float32 130 ms eager, 87 ms
-channels_last, 82 ms with torch.compile (speed-ups 0.95x with 3 scales,
-0.90x with 5, per-round ratios 0.62-1.12), 0.86 s per train step
-(channels_last; 0.78x); PyTorch's bfloat16 channels_last 41 ms per frame,
-ours bfloat16 no faster than our float32. The same machine ran every entry
-about 1.4x faster on 2026-11-26; ratios are what carries over. Float32
-PyTorch boxes and batched boxes equal ours (0.000 px).
+on 2026-11-30 (second run): ours float32 107 ms per 3-scale frame and 209
+ms per 5-scale frame, 1.27 s per train step (1.42 s with the train-step
+barriers removed, recomputed_inputs); PyTorch float32 158 ms eager, 108 ms
+channels_last, 99 ms with torch.compile (speed-ups 0.94x with 3 scales,
+0.71x with 5, per-round ratios 0.66-1.00), 1.03 s per train step
+(channels_last; 0.82x); PyTorch's bfloat16 channels_last 47 ms per frame,
+ours bfloat16 no faster than our float32. The machine's speed swings
+within a run (PyTorch's train step: 0.6-2.5 s per round) and between days
+(1.4x faster on 2026-11-26); ratios are what carries over. Float32 PyTorch
+boxes and batched boxes equal ours (0.000 px).
 
 Each entry of `ours` and `torch` runs in a process of its own (XLA flags
 must be set before JAX starts). Any field can be overridden, e.g.
@@ -41,7 +43,7 @@ from siamfc_jax.configs import track_3s
 
 def get_config() -> ml_collections.ConfigDict:
   model = base.model_config()
-  fast_flags = ' '.join(xla.FAST_CPU_FLAGS)
+  fast_flags = ' '.join(xla.fast_cpu_flags())
   both_scales = (3, 5)
 
   def ours(scales=both_scales, scan=True, sequences=1, **overrides):
@@ -85,6 +87,9 @@ def get_config() -> ml_collections.ConfigDict:
       ynn_dot_only=ours(
           scales=(3,), scan=False,
           xla_flags='--xla_cpu_experimental_ynn_fusion_type=dot'),
+      # Train step with XLA removing the barriers of model.materialize.
+      recomputed_inputs=ours(scales=(), scan=False,
+                             xla_flags=' '.join(xla.FAST_CPU_FLAGS)),
   ))
   # PyTorch: the same network and tracking step; the fastest entry of each
   # dtype is the reference. `upsampling`: 'matrix' upsamples the scores
