@@ -681,9 +681,9 @@ class EntryProcess:
     if not line:
       self._process.wait()
       self._log.seek(0)
-      error = self._log.read().strip().splitlines()[-5:]
-      raise WorkerFailed('\n'.join(error) or
-                         f'exit status {self._process.returncode}')
+      last_lines = self._log.read().strip().splitlines()[-5:]
+      raise WorkerFailed('\n'.join(
+          [*last_lines, f'exit status {self._process.returncode}']))
     return json.loads(line)
 
   def time(self, metric: str) -> list[float]:
@@ -749,7 +749,8 @@ def measure_all(config: ml_collections.ConfigDict) -> dict:
             worker = EntryProcess(impl, name, entry, config_path, tmp)
           except WorkerFailed as error:
             results[impl][name] = {'error': str(error)}
-            print(f'{impl}/{name}: failed: {str(error).splitlines()[-1]}')
+            print(f'{impl}/{name}: failed: '
+                  + ', '.join(str(error).splitlines()[-2:]))
             continue
           workers.append(worker)
           print(f'{worker.key}: ready in {worker.startup_s:.0f} s')

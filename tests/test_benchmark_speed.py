@@ -100,3 +100,33 @@ def test_run_writes_the_record(tmp_path):
   lines = benchmark_speed.summary_lines(saved)
   assert lines[0].split()[:5] == ['ms', 'init', 'track3', 'scan3', 'batch3']
   assert 'boxes of batch3 differ from track3' in lines[-1]
+
+
+def test_failed_workers_are_recorded_and_the_run_goes_on(tmp_path,
+                                                         monkeypatch):
+  config = _tiny_config(tmp_path / 'speed.json')
+  quick = dict(config.ours.default.to_dict(), sequences=1, scan=False,
+               train=False)
+  config.ours = {'default': quick, 'killed': quick,
+                 'broken': dict(quick, dtype='float7')}
+  config.torch = {}
+  time_chunk = benchmark_speed.EntryProcess.time
+
+  def killing_time(worker, metric):
+    if worker.name == 'killed':  # Dies between two requests.
+      worker._process.kill()  # pylint: disable=protected-access
+      worker._process.wait()  # pylint: disable=protected-access
+    return time_chunk(worker, metric)
+
+  monkeypatch.setattr(benchmark_speed.EntryProcess, 'time', killing_time)
+  record = benchmark_speed.run(config)
+  results = record['results']['ours']
+  assert results.keys() == {'default', 'killed', 'broken'}
+  # The error is the end of the worker's log and how it exited.
+  assert "TypeError: data type 'float7'" in results['broken']['error']
+  assert results['broken']['error'].endswith('exit status 1')
+  assert results['killed']['error'].endswith('exit status -9')
+  assert results['default']['samples'] == {'init': 2, 'track3': 4}
+  lines = benchmark_speed.summary_lines(record)
+  assert sorted(line.split() for line in lines if 'failed' in line) == [
+      ['ours/broken', 'failed'], ['ours/killed', 'failed']]
