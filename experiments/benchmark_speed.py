@@ -20,11 +20,9 @@ record (see siamfc_jax/configs/benchmark_speed.py).
 import collections
 import datetime
 import functools
-import importlib.metadata
 import json
 import os
 import pathlib
-import platform
 import subprocess
 import sys
 import tempfile
@@ -848,28 +846,6 @@ def box_differences(config: ml_collections.ConfigDict,
   return differences
 
 
-def _cpu_name() -> str:
-  try:
-    for line in pathlib.Path('/proc/cpuinfo').read_text().splitlines():
-      if line.startswith('model name'):
-        return line.split(':', 1)[1].strip()
-  except OSError:
-    pass
-  return platform.processor()
-
-
-def machine() -> dict:
-  return dict(cpu=_cpu_name(), cpu_count=os.cpu_count(),
-              platform=platform.platform(), python=platform.python_version(),
-              cuda=torch.cuda.get_device_name() if torch.cuda.is_available()
-              else None)
-
-
-def versions() -> dict:
-  return {package: importlib.metadata.version(package) for package in
-          ('jax', 'jaxlib', 'flax', 'optax', 'torch', 'numpy')}
-
-
 def run(config: ml_collections.ConfigDict) -> dict:
   """Measures everything, writes the JSON record to config.output.
 
@@ -884,7 +860,10 @@ def run(config: ml_collections.ConfigDict) -> dict:
       benchmark='speed',
       date=datetime.datetime.now(datetime.timezone.utc).isoformat(
           timespec='seconds'),
-      machine=machine(), versions=versions(),
+      machine=dict(records.machine(), cuda=torch.cuda.get_device_name()
+                   if torch.cuda.is_available() else None),
+      versions=records.versions(
+          ('jax', 'jaxlib', 'flax', 'optax', 'torch', 'numpy')),
       git_revision=records.git_revision(), config=config.to_dict(),
       results=results, reference=reference,
       speedups=speedups(config, results, reference),

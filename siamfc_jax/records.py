@@ -1,8 +1,11 @@
 """What a run records beside its results: config, code revision, numbers."""
 
 import functools
+import importlib.metadata
 import json
+import os
 import pathlib
+import platform
 import shutil
 import subprocess
 
@@ -37,3 +40,25 @@ def write_json(path, record: dict) -> None:
 def run_record(config: ml_collections.ConfigDict, **results) -> dict:
   """A JSON-ready record of a run: its config, revision and results."""
   return dict(config=config.to_dict(), git_revision=git_revision(), **results)
+
+
+def _cpu_name() -> str:
+  try:
+    for line in pathlib.Path('/proc/cpuinfo').read_text().splitlines():
+      if line.startswith('model name'):
+        return line.split(':', 1)[1].strip()
+  except OSError:
+    pass
+  return platform.processor()
+
+
+def machine() -> dict:
+  """The CPU, its core count, the OS and Python, for benchmark records."""
+  return dict(cpu=_cpu_name(), cpu_count=os.cpu_count(),
+              platform=platform.platform(), python=platform.python_version())
+
+
+def versions(packages) -> dict:
+  """{package: installed version} for benchmark records."""
+  return {package: importlib.metadata.version(package)
+          for package in packages}
