@@ -7,7 +7,6 @@ See siamfc_jax/configs/benchmark_convolutions.py for what is timed and
 the expected result.
 """
 
-import datetime
 import functools
 import sys
 import time
@@ -222,13 +221,8 @@ def totals(results: dict) -> dict:
 def run(config: ml_collections.ConfigDict) -> dict:
   """Measures, writes the JSON record to config.output and returns it."""
   results = measure(config)
-  record = dict(
-      benchmark='convolutions',
-      date=datetime.datetime.now(datetime.timezone.utc).isoformat(
-          timespec='seconds'),
-      machine=records.machine(),
-      versions=records.versions(('jax', 'jaxlib', 'flax', 'torch', 'numpy')),
-      git_revision=records.git_revision(), config=config.to_dict(),
+  record = records.benchmark_record(
+      'convolutions', config, ('jax', 'jaxlib', 'flax', 'torch', 'numpy'),
       results=results, totals=totals(results))
   records.write_json(config.output, record)
   return record

@@ -18,7 +18,6 @@ record (see siamfc_jax/configs/benchmark_speed.py).
 """
 
 import collections
-import datetime
 import functools
 import json
 import os
@@ -856,15 +855,10 @@ def run(config: ml_collections.ConfigDict) -> dict:
   """
   results = measure_all(config)
   reference = fastest_reference(config, results)
-  record = dict(
-      benchmark='speed',
-      date=datetime.datetime.now(datetime.timezone.utc).isoformat(
-          timespec='seconds'),
-      machine=dict(records.machine(), cuda=torch.cuda.get_device_name()
-                   if torch.cuda.is_available() else None),
-      versions=records.versions(
-          ('jax', 'jaxlib', 'flax', 'optax', 'torch', 'numpy')),
-      git_revision=records.git_revision(), config=config.to_dict(),
+  record = records.benchmark_record(
+      'speed', config, ('jax', 'jaxlib', 'flax', 'optax', 'torch', 'numpy'),
+      machine_info=dict(records.machine(), cuda=torch.cuda.get_device_name()
+                        if torch.cuda.is_available() else None),
       results=results, reference=reference,
       speedups=speedups(config, results, reference),
       box_max_abs_diff=box_differences(config, results))

@@ -1,5 +1,6 @@
 """What a run records beside its results: config, code revision, numbers."""
 
+import datetime
 import functools
 import importlib.metadata
 import json
@@ -62,3 +63,16 @@ def versions(packages) -> dict:
   """{package: installed version} for benchmark records."""
   return {package: importlib.metadata.version(package)
           for package in packages}
+
+
+def benchmark_record(name: str, config: ml_collections.ConfigDict,
+                     packages, machine_info: dict | None = None,
+                     **results) -> dict:
+  """``run_record`` of a benchmark: its name, the UTC date, the machine
+  (``machine()`` unless given) and the versions of ``packages`` too."""
+  return run_record(
+      config, benchmark=name,
+      date=datetime.datetime.now(datetime.timezone.utc).isoformat(
+          timespec='seconds'),
+      machine=machine_info or machine(), versions=versions(packages),
+      **results)

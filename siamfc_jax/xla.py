@@ -7,7 +7,7 @@ import pkgutil
 # The XLA CPU ops that YNNPACK runs: dots and reductions (BatchNorm
 # statistics and gradients: ~25% off a train step), not convolutions.
 # jaxlib 0.10.2 gives YNNPACK the convolutions by default, and XLA's own
-# run them ~2.5x faster here (~2.4x faster tracking). The same results to
+# run them ~2.5x faster here (~2.3x faster tracking). The same results to
 # float32 rounding (see experiments/benchmark_speed.py).
 FAST_CPU_FLAGS = ('--xla_cpu_experimental_ynn_fusion_type=dot,reduce',)
 
