@@ -116,12 +116,8 @@ def test_matconvnet_errors(tmp_path, net_and_template):
                                   bn_epsilon=EPS)
 
 
-def test_siamfc_pytorch_checkpoint_matches_torch(tmp_path, net_and_template):
-  torch = pytest.importorskip('torch')
-  functional = torch.nn.functional
-  net, template = net_and_template
-  rng = np.random.default_rng(1)
-  layers = _raw_layers(rng)
+def _siamfc_pytorch_checkpoint(torch, path, layers):
+  """A siamfc-pytorch state dict of ``layers``, saved to ``path``."""
   state_dict = {}
   for i, *_ in LAYERS:
     p = layers[i]
@@ -138,12 +134,14 @@ def test_siamfc_pytorch_checkpoint_matches_torch(tmp_path, net_and_template):
       state_dict[bn + 'running_var'] = torch.tensor(p['std'] ** 2,
                                                     dtype=torch.float32)
       state_dict[bn + 'num_batches_tracked'] = torch.tensor(10)
-  path = tmp_path / 'siamfc_alexnet_e50.pth'
   torch.save(state_dict, path)
-  variables = checkpoints.import_siamfc_pytorch(path, template)
+  return state_dict
 
-  rgb = rng.uniform(0, 255, (1, 127, 127, 3)).astype(np.float32)
-  x = torch.tensor(rgb[..., ::-1].copy()).permute(0, 3, 1, 2)  # BGR, NCHW.
+
+def _siamfc_pytorch_embedding(torch, state_dict, images):
+  """siamfc-pytorch's AlexNetV1 backbone in eval mode on NHWC ``images``."""
+  functional = torch.nn.functional
+  x = torch.tensor(np.ascontiguousarray(images)).permute(0, 3, 1, 2)
   for i, _, _, _, stride, groups in LAYERS:
     x = functional.conv2d(x, state_dict[f'backbone.conv{i}.0.weight'],
                           state_dict[f'backbone.conv{i}.0.bias'],
@@ -155,7 +153,26 @@ def test_siamfc_pytorch_checkpoint_matches_torch(tmp_path, net_and_template):
           state_dict[bn + 'weight'], state_dict[bn + 'bias'], eps=EPS))
     if i < 3:
       x = functional.max_pool2d(x, 3, 2)
-  expected = x.permute(0, 2, 3, 1).numpy()
+  return x.permute(0, 2, 3, 1).numpy()
+
+
+@pytest.mark.parametrize('bgr_input', [False, True])
+def test_siamfc_pytorch_checkpoint_matches_torch(tmp_path, net_and_template,
+                                                 bgr_input):
+  torch = pytest.importorskip('torch')
+  net, template = net_and_template
+  rng = np.random.default_rng(1)
+  path = tmp_path / 'siamfc_alexnet_e50.pth'
+  state_dict = _siamfc_pytorch_checkpoint(torch, path, _raw_layers(rng))
+  # The default is RGB: only BGR checkpoints pass the option.
+  variables = checkpoints.import_siamfc_pytorch(
+      path, template, **({'bgr_input': True} if bgr_input else {}))
+
+  # siamfc-pytorch feeds RGB (ops.read_image, datasets.Pair), as we do;
+  # a checkpoint trained on BGR frames sees our RGB frames reversed.
+  rgb = rng.uniform(0, 255, (1, 127, 127, 3)).astype(np.float32)
+  expected = _siamfc_pytorch_embedding(
+      torch, state_dict, rgb[..., ::-1] if bgr_input else rgb)
   ours = net.apply(variables, rgb, method=net.embed)
   np.testing.assert_allclose(ours, expected, rtol=1e-3,
                              atol=1e-3 * np.abs(expected).max())
