@@ -5,6 +5,11 @@ are computed once, and each ``step`` crops the scale pyramid, scores it,
 upsamples the scores, blends them with a Hann window, moves to the peak and
 applies the damped scale update, returning only the new state, the box and
 the peak score.
+
+Options of ``Settings`` (see configs/base.tracker_config) switch each step
+that siamfc-pytorch does differently to its behaviour; all of them together
+(configs/track_reference.py) reproduce its boxes for the same weights
+(docs/fidelity.md).
 """
 
 import dataclasses
@@ -29,6 +34,18 @@ from siamfc_jax.configs import track_3s
 
 Variables = Mapping[str, Any]
 
+# Padding colours: each frame's own mean (float), or the first frame's mean
+# kept for the whole sequence, as MATLAB SiamFC (float) and siamfc-pytorch
+# (rounded to integers by cv2.copyMakeBorder) do.
+PAD_COLORS = ('frame_mean', 'first_frame', 'first_frame_rounded')
+# Response upsampling: jax.image.resize methods. 'cubic' is Keys' a = -0.5
+# (MATLAB's imresize); 'cubic_cv2' is a = -0.75 with the border replicated,
+# equal to cv2.resize(INTER_CUBIC) (siamfc-pytorch) to float rounding.
+UPSAMPLE_METHODS = {'cubic': 'cubic', 'cubic_cv2': 'cubic-pytorch'}
+# Arithmetic of the target update: float32, or siamfc-pytorch's NumPy
+# float64 (emulated with float32 pairs, see "Float64 arithmetic" below).
+UPDATE_PRECISIONS = ('float32', 'float64')
+
 
 @dataclasses.dataclass(frozen=True)
 class Settings:
@@ -47,12 +64,39 @@ class Settings:
   min_scale: float
   max_scale: float
   model: tuple[tuple[str, Any], ...]
+  # Defaults for configs written before these options existed.
+  pad_color: str = 'frame_mean'
+  crop_window: str = 'subpixel'
+  crop_resample: str = 'bilinear'
+  upsample_method: str = 'cubic'
+  clip_center: bool = True
+  clamp_size: bool = True
+  use_score_bias: bool = True
+  update_precision: str = 'float32'
+
+  def __post_init__(self):
+    for name, allowed in (('pad_color', PAD_COLORS),
+                          ('crop_window', crops.WINDOWS),
+                          ('crop_resample', crops.RESAMPLINGS),
+                          ('upsample_method', tuple(UPSAMPLE_METHODS)),
+                          ('update_precision', UPDATE_PRECISIONS)):
+      if getattr(self, name) not in allowed:
+        raise ValueError(f'{name}={getattr(self, name)!r}: choose from'
+                         f' {", ".join(allowed)}')
+    if self.crop_resample == 'cv2_linear' and self.crop_window != (
+        'whole_pixels'):
+      raise ValueError("crop_resample='cv2_linear' resizes a whole-pixel"
+                       " window: it needs crop_window='whole_pixels'")
+    if self.update_precision == 'float64' and self.clamp_size:
+      raise ValueError("update_precision='float64' carries the search side"
+                       " as siamfc-pytorch, which clamps no size: it needs"
+                       " clamp_size=False")
 
   @classmethod
   def from_config(cls, config: ml_collections.ConfigDict) -> 'Settings':
     fields = {f.name for f in dataclasses.fields(cls)} - {'model'}
     return cls(model=tuple(sorted(config.model.to_dict().items())),
-               **{name: config[name] for name in fields})
+               **{name: config[name] for name in fields if name in config})
 
   def create_model(self) -> model_lib.SiamFC:
     return model_lib.create_model(ml_collections.ConfigDict(dict(self.model)))
@@ -61,6 +105,18 @@ class Settings:
   def scale_factors(self) -> np.ndarray:
     exponents = np.arange(self.num_scales) - (self.num_scales - 1) / 2
     return (self.scale_step ** exponents).astype(np.float32)
+
+  @property
+  def crop_options(self) -> dict[str, str]:
+    return dict(window=self.crop_window, resample=self.crop_resample)
+
+  @property
+  def update_factors(self) -> np.ndarray:
+    """Float64 scale factors and damped scale changes, (2, S)."""
+    factors = self.scale_step ** np.linspace(
+        -(self.num_scales // 2), self.num_scales // 2, self.num_scales)
+    return np.stack([factors,
+                     (1 - self.scale_lr) * 1.0 + self.scale_lr * factors])
 
   @property
   def response_size(self) -> int:
@@ -80,6 +136,36 @@ class State(flax.struct.PyTreeNode):
   size: jax.Array  # (2,) target (h, w).
   initial_size: jax.Array  # (2,) target (h, w) in the first frame.
   exemplar: jax.Array  # (1, h', w', C) exemplar features.
+  # (C,) the first frame's padding colour, used for every frame unless
+  # settings.pad_color is 'frame_mean'.
+  pad_color: jax.Array | None = None
+  # (2,) float32 pair (hi, lo): the middle-scale search side carried from
+  # frame to frame (settings.update_precision 'float64'), else None.
+  search_side_pair: jax.Array | None = None
+
+
+def initial_pad_color(frame: jax.Array, settings: Settings) -> jax.Array:
+  """The padding colour of the first frame, (C,) float32."""
+  if settings.pad_color == 'first_frame_rounded':
+    return crops.rounded_mean_color(frame)
+  return crops.mean_color(frame)
+
+
+def frame_pad_color(state: State, frame: jax.Array,
+                    settings: Settings) -> jax.Array:
+  """The padding colour of a later frame: its own mean or the kept one."""
+  if settings.pad_color == 'frame_mean':
+    return crops.mean_color(frame)
+  return state.pad_color
+
+
+def network_variables(variables: Variables, settings: Settings) -> Variables:
+  """``variables``, with the score bias zeroed unless it is used."""
+  if settings.use_score_bias:
+    return variables
+  params = dict(variables['params'])
+  params['score_bias'] = jnp.zeros_like(params['score_bias'])
+  return {**variables, 'params': params}
 
 
 @functools.partial(jax.jit, static_argnames='settings')
@@ -89,10 +175,13 @@ def init(variables: Variables, frame: jax.Array, box: jax.Array, *,
   net = settings.create_model()
   center, size = boxes.xywh_to_center_size(jnp.asarray(box, jnp.float32))
   exemplar_side = crops.exemplar_size_in_frame(size, settings.context)
+  pad_color = initial_pad_color(frame, settings)
   patch = crops.crop(frame, center, exemplar_side, settings.exemplar_size,
-                     crops.mean_color(frame))
+                     pad_color, **settings.crop_options)
   exemplar = net.apply(variables, patch[None], method=net.embed)
-  return State(center=center, size=size, initial_size=size, exemplar=exemplar)
+  return State(center=center, size=size, initial_size=size, exemplar=exemplar,
+               pad_color=pad_color,
+               search_side_pair=initial_search_side_pair(size, settings))
 
 
 def hann_window(size: int) -> np.ndarray:
@@ -102,9 +191,38 @@ def hann_window(size: int) -> np.ndarray:
 
 
 def search_side(state: State, settings: Settings) -> jax.Array:
-  """Side, in frame pixels, of the middle-scale search window."""
+  """Side, in frame pixels, of the middle-scale search window.
+
+  Follows from the target size, or is the carried ``search_side_pair``.
+  """
+  if state.search_side_pair is not None:
+    return state.search_side_pair[..., 0]
   return (crops.exemplar_size_in_frame(state.size, settings.context)
           * settings.instance_size / settings.exemplar_size)
+
+
+def search_sides(state: State, settings: Settings) -> jax.Array:
+  """(S,) sides of the scale pyramid's windows, in frame pixels.
+
+  With ``update_precision='float64'`` they are siamfc-pytorch's float64
+  ``x_sz * f``, rounded to whole pixels (as its crop will) with
+  ``crop_window='whole_pixels'``.
+  """
+  if settings.update_precision == 'float32':
+    return search_side(state, settings) * jnp.asarray(settings.scale_factors)
+  sides = _pair_mul(_pair_split(state.search_side_pair),
+                    _pair_constant(settings.update_factors[0]))
+  if settings.crop_window == 'whole_pixels':
+    return _pair_round(sides)
+  return sides[0]
+
+
+def upsample_scores(scores: jax.Array, settings: Settings) -> jax.Array:
+  """(S, 17, 17) scores -> (S, 272, 272), by ``settings.upsample_method``."""
+  up = settings.upsampled_size
+  return jax.image.resize(scores, (scores.shape[0], up, up),
+                          UPSAMPLE_METHODS[settings.upsample_method],
+                          antialias=False)
 
 
 def move(state: State, scores: jax.Array, frame_shape: tuple[int, ...],
@@ -113,14 +231,15 @@ def move(state: State, scores: jax.Array, frame_shape: tuple[int, ...],
 
   Upsamples the scores (bicubic), penalises the non-middle scales, picks the
   best scale, blends its normalised response with a Hann window, moves the
-  centre to the peak and damps the scale change.
+  centre to the peak (clipped to the frame if ``settings.clip_center``) and
+  damps the scale change (clamped if ``settings.clamp_size``).
 
   Returns:
     (new state, index of the chosen scale).
   """
   factors = jnp.asarray(settings.scale_factors)
   up = settings.upsampled_size
-  upsampled = jax.image.resize(scores, (settings.num_scales, up, up), 'cubic')
+  upsampled = upsample_scores(scores, settings)
   penalties = jnp.where(
       jnp.arange(settings.num_scales) == settings.num_scales // 2, 1.0,
       settings.scale_penalty)
@@ -137,14 +256,126 @@ def move(state: State, scores: jax.Array, frame_shape: tuple[int, ...],
   # Peak offset in upsampled cells -> search-crop pixels -> frame pixels.
   offset = (peak - (up - 1) / 2) * (settings.total_stride
                                    / settings.response_upsample)
-  offset = (offset * search_side(state, settings) * factors[best]
-            / settings.instance_size)
-  limits = jnp.array(frame_shape[:2], jnp.float32) - 1
-  center = jnp.clip(state.center + offset, 0.0, limits)
-  scale = 1 - settings.scale_lr + settings.scale_lr * factors[best]
-  size = jnp.clip(state.size * scale, settings.min_scale * state.initial_size,
-                  settings.max_scale * state.initial_size)
+  if settings.update_precision == 'float64':
+    state = update_float64(state, offset, best, settings)
+    center, size = state.center, state.size
+  else:
+    offset = (offset * search_side(state, settings) * factors[best]
+              / settings.instance_size)
+    center = state.center + offset
+    scale = 1 - settings.scale_lr + settings.scale_lr * factors[best]
+    size = state.size * scale
+  if settings.clip_center:
+    limits = jnp.array(frame_shape[:2], jnp.float32) - 1
+    center = jnp.clip(center, 0.0, limits)
+  if settings.clamp_size:
+    size = jnp.clip(size, settings.min_scale * state.initial_size,
+                    settings.max_scale * state.initial_size)
   return state.replace(center=center, size=size), best
+
+
+# Float64 arithmetic of siamfc-pytorch, emulated with pairs of float32
+# (hi, lo), hi + lo holding ~48 bits. siamfc-pytorch moves its float32
+# centre by a float64 offset and carries a float64 search side; a float32
+# update lands an ulp away in one update of five to eight, which flips the
+# window's rounded corner where it sits on a half pixel, and the boxes part
+# (docs/fidelity.md, item 9). Products
+# split their factors into 12-bit halves (by masking bits, not by
+# multiplying) so that every partial product is exact.
+
+
+def _pair_split(pair):
+  return pair[..., 0], pair[..., 1]
+
+
+def _pair_constant(values):
+  hi = np.asarray(values, np.float32)
+  return hi, (np.asarray(values, np.float64) - hi).astype(np.float32)
+
+
+def _two_sum(a, b):
+  total = a + b
+  b_part = total - a
+  return total, (a - (total - b_part)) + (b - b_part)
+
+
+def _halves(a):
+  bits = jax.lax.bitcast_convert_type(a, jnp.uint32) & jnp.uint32(0xFFFFF000)
+  high = jax.lax.bitcast_convert_type(bits, jnp.float32)
+  return high, a - high
+
+
+def _two_product(a, b):
+  product = a * b
+  a_hi, a_lo = _halves(a)
+  b_hi, b_lo = _halves(b)
+  error = ((a_hi * b_hi - product) + a_hi * b_lo + a_lo * b_hi) + a_lo * b_lo
+  return product, error
+
+
+def _pair_mul(x, y):
+  product, error = _two_product(x[0], y[0])
+  return _two_sum(product, error + (x[0] * y[1] + x[1] * y[0]))
+
+
+def _pair_add(x, y):
+  total, error = _two_sum(x[0], y[0])
+  return _two_sum(total, error + (x[1] + y[1]))
+
+
+def _pair_div(x, divisor: float):
+  # XLA turns a division by a constant into a product with its reciprocal,
+  # so the first quotient may be off; the remainder corrects it.
+  first = x[0] / divisor
+  product, error = _two_product(first, jnp.float32(divisor))
+  remainder = ((x[0] - product) - error) + x[1]
+  return _two_sum(first, remainder / divisor)
+
+
+def _pair_round(x):
+  """round_half_even(hi + lo) as float32."""
+  hi, lo = x
+  low = jnp.floor(hi)
+  tie = hi - low == 0.5
+  return jnp.where(tie & (lo > 0), low + 1,
+                   jnp.where(tie & (lo < 0), low, jnp.round(hi)))
+
+
+def initial_search_side_pair(size, settings: Settings) -> jax.Array | None:
+  """siamfc-pytorch's first ``x_sz = z_sz * 255 / 127`` (float32), a pair."""
+  if settings.update_precision == 'float32':
+    return None
+  exemplar = crops.exemplar_size_in_frame(size, settings.context)
+  side, _ = _pair_div((exemplar * settings.instance_size,
+                       jnp.zeros_like(exemplar)), settings.exemplar_size)
+  return jnp.stack([side, jnp.zeros_like(side)], axis=-1)
+
+
+def update_float64(state: State, offset, best, settings: Settings) -> State:
+  """siamfc-pytorch's target update, in its NumPy float64 arithmetic.
+
+  ``center += offset * x_sz * f / 255`` (float32 centre, float64 sum),
+  ``target_sz *= scale`` (float32), ``x_sz *= scale`` (float64), with
+  ``f`` and ``scale`` the float64 factor and damped change of scale
+  ``best``.
+
+  Args:
+    state: needs ``search_side_pair`` (``x_sz``).
+    offset: (2,) peak offset in search-crop pixels, (loc - 135.5) * 8 / 16.
+    best: index of the chosen scale.
+    settings: the tracker settings.
+  """
+  factors, scales = settings.update_factors
+  factor = tuple(jnp.asarray(v)[best] for v in _pair_constant(factors))
+  scale = tuple(jnp.asarray(v)[best] for v in _pair_constant(scales))
+  side = _pair_split(state.search_side_pair)
+  zeros = jnp.zeros_like(offset)
+  offset = _pair_mul(_pair_mul((offset, zeros), side), factor)
+  offset = _pair_div(offset, settings.instance_size)
+  center, _ = _pair_add((state.center, jnp.zeros_like(state.center)), offset)
+  size, _ = _pair_mul((state.size, jnp.zeros_like(state.size)), scale)
+  side = jnp.stack(_pair_mul(side, scale), axis=-1)
+  return state.replace(center=center, size=size, search_side_pair=side)
 
 
 @functools.partial(jax.jit, static_argnames='settings')
@@ -156,10 +387,12 @@ def step(variables: Variables, state: State, frame: jax.Array, *,
     (new state, 1-based (x, y, w, h) box, peak score of the chosen scale).
   """
   net = settings.create_model()
-  sides = search_side(state, settings) * jnp.asarray(settings.scale_factors)
+  variables = network_variables(variables, settings)
+  sides = search_sides(state, settings)
   pyramid = crops.crop_pyramid(frame, state.center, sides,
                                settings.instance_size,
-                               crops.mean_color(frame))
+                               frame_pad_color(state, frame, settings),
+                               **settings.crop_options)
   search = net.apply(variables, pyramid, method=net.embed)
   scores = net.apply(variables, state.exemplar, search[None],
                      method=net.score)[0]
@@ -194,7 +427,8 @@ class Tracker:
 
     Args:
       config: a track config; default siamfc_jax/configs/track_3s.py.
-      checkpoint: a weights file (.msgpack, .mat or .pth) to use instead.
+      checkpoint: a weights file (.msgpack, .mat, .tflite or .pth) to use
+        instead.
     """
     config = config or track_3s.get_config()
     if checkpoint:
@@ -278,10 +512,11 @@ def track(frames, box, *, config: ml_collections.ConfigDict | None = None,
 
 
 # Batched tracking: several sequences advance together, one frame each per
-# step. Frames are padded to a common size with each sequence's own mean
-# colour, which is also the colour its crops are padded with, and each
-# sequence keeps its own frame size for clipping the centre, so the boxes
-# are those of one-by-one tracking (up to float rounding).
+# step. Frames are padded to a common size with each sequence's padding
+# colour (its frame's mean, or the one kept from its first frame), which is
+# also the colour its crops are padded with, and each sequence keeps its own
+# frame size for clipping the centre, so the boxes are those of one-by-one
+# tracking (up to float rounding).
 
 
 @functools.partial(jax.jit, static_argnames='settings')
@@ -293,7 +528,8 @@ def init_batch(variables: Variables, frames: jax.Array, box: jax.Array,
     variables: the network's variables.
     frames: (B, H, W, 3) first frames, padded to a common size.
     box: (B, 4) 1-based (x, y, w, h) boxes.
-    pad_colors: (B, 3) mean colour of each unpadded frame.
+    pad_colors: (B, 3) ``initial_pad_color`` of each unpadded frame, also
+      the colour the frames were padded with.
     settings: the tracker settings.
 
   Returns:
@@ -302,11 +538,14 @@ def init_batch(variables: Variables, frames: jax.Array, box: jax.Array,
   net = settings.create_model()
   center, size = boxes.xywh_to_center_size(jnp.asarray(box, jnp.float32))
   sides = crops.exemplar_size_in_frame(size, settings.context)
-  crop = functools.partial(crops.crop, out_size=settings.exemplar_size)
+  crop = functools.partial(crops.crop, out_size=settings.exemplar_size,
+                           **settings.crop_options)
   patches = jax.vmap(crop)(frames, center, sides, pad_color=pad_colors)
   exemplar = net.apply(variables, patches, method=net.embed)
   return State(center=center, size=size, initial_size=size,
-               exemplar=exemplar[:, None])
+               exemplar=exemplar[:, None],
+               pad_color=jnp.asarray(pad_colors, jnp.float32),
+               search_side_pair=initial_search_side_pair(size, settings))
 
 
 @functools.partial(jax.jit, static_argnames='settings')
@@ -322,8 +561,10 @@ def step_batch(variables: Variables, state: State, frames: jax.Array,
   Args:
     variables: the network's variables.
     state: the batched State from ``init_batch`` or a previous step.
-    frames: (B, H, W, 3) frames, padded to a common size.
-    pad_colors: (B, 3) mean colour of each unpadded frame.
+    frames: (B, H, W, 3) frames, padded to a common size with the padding
+      colour of each sequence.
+    pad_colors: (B, 3) mean colour of each unpadded frame; unused (the
+      state's colours are) unless settings.pad_color is 'frame_mean'.
     frame_sizes: (B, 2) unpadded (height, width) of each sequence.
     active: (B,) bool; sequences that have ended keep their state.
     settings: the tracker settings.
@@ -332,10 +573,13 @@ def step_batch(variables: Variables, state: State, frames: jax.Array,
     (new state, (B, 4) 1-based boxes, (B,) peak scores).
   """
   net = settings.create_model()
-  sides = (search_side(state, settings)[:, None]
-           * jnp.asarray(settings.scale_factors)[None])
+  variables = network_variables(variables, settings)
+  sides = jax.vmap(functools.partial(search_sides, settings=settings))(state)
   pyramid = functools.partial(crops.crop_pyramid,
-                              out_size=settings.instance_size)
+                              out_size=settings.instance_size,
+                              **settings.crop_options)
+  if settings.pad_color != 'frame_mean':
+    pad_colors = state.pad_color
   pyramids = jax.vmap(pyramid)(frames, state.center, sides,
                                pad_color=pad_colors)
   batch, scales = pyramids.shape[:2]
@@ -384,7 +628,8 @@ def track_batch(variables: Variables, settings: Settings, sequence_list,
                   for b, f in zip(init_boxes, firsts)])
   sizes = np.array([f.shape[:2] for f in firsts])
   shape = tuple(sizes.max(axis=0))
-  colors = np.stack([np.asarray(crops.mean_color(f)) for f in firsts])
+  colors = np.stack([np.asarray(initial_pad_color(f, settings))
+                     for f in firsts])
   start = time.perf_counter()
   state = init_batch(
       variables, np.stack([_padded(f, c, shape)
@@ -405,7 +650,8 @@ def track_batch(variables: Variables, settings: Settings, sequence_list,
         raise sequences.SequenceError(
             f'frame of shape {frame.shape} differs from the first frame'
             f' {firsts[i].shape}')
-      colors[i] = np.asarray(crops.mean_color(frame))
+      if settings.pad_color == 'frame_mean':
+        colors[i] = np.asarray(crops.mean_color(frame))
       frames[i] = _padded(frame, colors[i], shape)
       active[i] = True
     if not active.any():

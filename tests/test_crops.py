@@ -1,14 +1,21 @@
-"""Tests of the SiamFC context crops against a slow numpy reference."""
+"""Tests of the SiamFC context crops against a slow numpy reference.
+
+siamfc-pytorch's crops (whole-pixel windows, cv2.resize) are checked against
+OpenCV itself.
+"""
 
 import functools
 import math
 
+import cv2
 import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
 
+from siamfc_jax import boxes
 from siamfc_jax import crops
+from siamfc_jax import sequences
 
 
 def reference_crop(frame, center, size, out_size, pad_color):
@@ -254,3 +261,164 @@ def test_mean_color():
   got = crops.mean_color(frame)
   assert got.dtype == jnp.float32
   np.testing.assert_allclose(np.asarray(got), [255.0, 15.0, 0.0], rtol=1e-6)
+
+
+# --- siamfc-pytorch's crops: whole-pixel windows and cv2.resize ----------
+
+
+def pytorch_crop(frame, center, size, out_size, pad_color):
+  """siamfc-pytorch's ops.crop_and_resize (commit 82c01cb), verbatim."""
+  size = round(size)
+  corners = np.concatenate((np.round(center - (size - 1) / 2),
+                            np.round(center - (size - 1) / 2) + size))
+  corners = np.round(corners).astype(int)
+  pads = np.concatenate((-corners[:2], corners[2:] - frame.shape[:2]))
+  npad = max(0, int(pads.max()))
+  if npad > 0:
+    frame = cv2.copyMakeBorder(frame, npad, npad, npad, npad,
+                               cv2.BORDER_CONSTANT, value=pad_color)
+  corners = (corners + npad).astype(int)
+  patch = frame[corners[0]:corners[2], corners[1]:corners[3]]
+  return cv2.resize(patch, (out_size, out_size),
+                    interpolation=cv2.INTER_LINEAR)
+
+
+def cv2_sample_points(side, out_size):
+  """OpenCV's resize coordinates (double, then float) and 11-bit weights."""
+  f = ((np.arange(out_size) + 0.5) * (1 / (out_size / side)) - 0.5).astype(
+      np.float32)
+  low = np.floor(f)
+  return low, np.round((f - low) * np.float32(2048)).astype(np.int64)
+
+
+@pytest.mark.parametrize('out_size', [127, 255, 31, 16])
+def test_cv2_linear_taps_are_opencvs(out_size):
+  taps = jax.jit(crops.cv2_linear_taps, static_argnums=1)
+  for side in [*range(1, 1100), 2047, 4095, 10_000]:
+    low, weight = cv2_sample_points(side, out_size)
+    got_low, got_weight = taps(side, out_size)
+    np.testing.assert_array_equal(got_low, low, err_msg=f'side {side}')
+    np.testing.assert_array_equal(got_weight, weight, err_msg=f'side {side}')
+
+
+def _reference_frames(shared_sequences):
+  for name in ('otb_Dog', 'vot2015_car1', 'dtb70_Surfing06'):
+    folder = shared_sequences / name
+    yield name, sequences.read_image(sequences.frame_paths(folder)[0]), (
+        sequences.read_boxes(folder / 'groundtruth.txt')[0])
+
+
+def _windows(frame, box, rng):
+  """Exemplar and search windows about the target, and random ones."""
+  (cy, cx), (h, w) = (np.asarray(v) for v in
+                      boxes.xywh_to_center_size(np.float32(box)))
+  exemplar = float(crops.exemplar_size_in_frame(np.float32([h, w]), 0.5))
+  center = np.float32([cy, cx])
+  for factor in (1 / 1.0375, 1.0, 1.0375):
+    yield center, exemplar, 127
+    yield center, np.float32(exemplar * 255 / 127 * factor), 255
+  height, width = frame.shape[:2]
+  for _ in range(20):
+    center = rng.uniform([-40, -40], [height + 40, width + 40]).astype(
+        np.float32)
+    yield center, np.float32(rng.uniform(20, 1.5 * max(height, width))), (
+        int(rng.choice([127, 255])))
+
+
+def test_cv2_linear_crop_equals_cv2_resize_on_real_frames(shared_sequences):
+  fn = jax.jit(crops.crop, static_argnames=('out_size', 'window', 'resample'))
+  rng = np.random.default_rng(0)
+  checked = 0
+  for name, frame, box in _reference_frames(shared_sequences):
+    mean = np.mean(frame, axis=(0, 1))
+    pad = crops.rounded_mean_color(frame)
+    for center, size, out_size in _windows(frame, box, rng):
+      want = pytorch_crop(frame, center, size, out_size, mean)
+      got = fn(frame, center, size, out_size=out_size, pad_color=pad,
+               window='whole_pixels', resample='cv2_linear')
+      np.testing.assert_array_equal(np.asarray(got), want,
+                                    err_msg=f'{name} {center} {size}')
+      checked += 1
+  assert checked == 3 * 26
+
+
+@pytest.mark.parametrize('seed', range(3))
+def test_cv2_linear_crop_equals_cv2_resize_on_random_frames(seed):
+  rng = np.random.default_rng(seed)
+  frame = rng.integers(0, 256, (rng.integers(30, 90), rng.integers(30, 90),
+                                3), np.uint8)
+  fn = jax.jit(crops.crop, static_argnames=('out_size', 'window', 'resample'))
+  unlike_bilinear = 0
+  for _ in range(20):
+    center = rng.uniform(-20, 110, 2).astype(np.float32)
+    size = np.float32(rng.uniform(3, 200))
+    out_size = int(rng.choice([15, 31, 127]))
+    pad = rng.uniform(0, 255, 3)
+    want = pytorch_crop(frame, center, size, out_size, pad)
+    got = fn(frame, center, size, out_size=out_size,
+             pad_color=np.round(pad), window='whole_pixels',
+             resample='cv2_linear')
+    np.testing.assert_array_equal(np.asarray(got), want)
+    # The float bilinear of the same window is not cv2's: the test can fail.
+    bilinear = fn(frame, center, size, out_size=out_size,
+                  pad_color=np.round(pad), window='whole_pixels')
+    unlike_bilinear += not np.array_equal(np.round(bilinear), want)
+  assert unlike_bilinear >= 10
+
+
+def test_whole_pixel_window_rounds_as_numpy():
+  corner, side = crops.whole_pixel_window(np.float32([10.0, 20.25]), 6.5)
+  assert float(side) == 6.0  # Half to even.
+  np.testing.assert_array_equal(corner, [8.0, 18.0])  # 7.5 -> 8, 17.75 -> 18
+  corner, side = crops.whole_pixel_window(np.float32([10.0, 3.5]), 7.5)
+  assert float(side) == 8.0
+  np.testing.assert_array_equal(corner, [6.0, 0.0])  # 6.5 -> 6, -0.0
+
+
+def test_whole_pixel_bilinear_crop_is_the_rounded_window():
+  frame = random_frame((40, 64, 3), seed=2)
+  pad = np.array([9.0, 99.0, 199.0], np.float32)
+  got = crops.crop(frame, (12.3, 40.7), 17.6, 31, pad, window='whole_pixels')
+  # side 18, corner round(12.3 - 8.5) = 4, round(40.7 - 8.5) = 32.
+  want = crops.crop(frame, (4 + 8.5, 32 + 8.5), 18.0, 31, pad)
+  np.testing.assert_allclose(np.asarray(got), np.asarray(want), atol=1e-4)
+
+
+def test_crop_options_are_checked():
+  frame = random_frame((20, 20, 3))
+  with pytest.raises(ValueError, match='whole_pixels'):
+    crops.crop(frame, (5.0, 5.0), 8.0, 9, np.zeros(3), resample='cv2_linear')
+  with pytest.raises(ValueError, match='choose'):
+    crops.crop(frame, (5.0, 5.0), 8.0, 9, np.zeros(3), window='rounded')
+
+
+def test_rounded_mean_color_is_what_cv2_pads_with():
+  frame = np.zeros((2, 2, 3), np.uint8)
+  frame[0, 0] = [2, 6, 1]  # Means 0.5, 1.5, 0.25: half to even -> 0, 2, 0.
+  frame[1, 1] = [0, 0, 0]
+  np.testing.assert_array_equal(crops.rounded_mean_color(frame), [0, 2, 0])
+  rng = np.random.default_rng(4)
+  for _ in range(20):
+    frame = rng.integers(0, 256, (rng.integers(1, 9), 2, 3), np.uint8)
+    mean = np.mean(frame, axis=(0, 1))
+    padded = cv2.copyMakeBorder(frame, 1, 0, 0, 0, cv2.BORDER_CONSTANT,
+                                value=mean)
+    np.testing.assert_array_equal(
+        jax.jit(crops.rounded_mean_color)(frame), padded[0, 0])
+    np.testing.assert_array_equal(crops.rounded_mean_color(
+        frame.astype(np.float32)), padded[0, 0])
+
+
+def test_rounded_mean_color_is_exact_on_large_frames():
+  # Means of exactly 127.5 (-> 128) on 720p frames, where a float32 mean
+  # can come out as 127.49999.
+  count = 720 * 1280
+  for seed in range(4):
+    rng = np.random.default_rng(seed)
+    values = 127 + (np.arange(count) < count // 2)
+    noise = rng.integers(0, 128, count // 2)
+    values[:count // 2] += noise  # Moved between pixels: the sum stays.
+    values[count // 2:] -= noise
+    frame = np.stack([rng.permutation(values) for _ in range(3)], -1)
+    frame = frame.reshape(720, 1280, 3).astype(np.uint8)
+    np.testing.assert_array_equal(crops.rounded_mean_color(frame), 128)
