@@ -20,13 +20,44 @@ Variables = Mapping[str, Any]
 he_normal = nn.initializers.variance_scaling(2.0, 'fan_in', 'normal')
 
 
+def accumulation_dtype(dtype) -> jnp.dtype:
+  """What convolutions of ``dtype`` accumulate and return in: float32 for
+  bfloat16 and float32, float64 for float64 (reference runs under x64)."""
+  return jnp.promote_types(dtype, jnp.float32)
+
+
+CONV_ALGORITHMS = ('direct', 'im2col')
+
+
+def im2col_conv(x: jax.Array, kernel: jax.Array, *, stride: int,
+                preferred_element_type) -> jax.Array:
+  """VALID NHWC x HWIO convolution as strided slices and one matrix product.
+
+  XLA's CPU backend runs float64 convolutions with a naive loop (about 50x
+  slower than float32; a float64 train step took over a minute), but its
+  float64 matrix products are fast; this gives the same result.
+  """
+  k = kernel.shape[0]
+  rows = (x.shape[1] - k) // stride + 1
+  cols = (x.shape[2] - k) // stride + 1
+  patches = jnp.concatenate(
+      [x[:, i:i + stride * (rows - 1) + 1:stride,
+         j:j + stride * (cols - 1) + 1:stride]
+       for i in range(k) for j in range(k)], axis=-1)
+  return jnp.einsum('nhwk,ko->nhwo', patches,
+                    kernel.reshape(-1, kernel.shape[-1]),
+                    preferred_element_type=preferred_element_type)
+
+
 class GroupedConv(nn.Module):
   """VALID convolution whose kernel is stored as (k, k, in/groups, out).
 
   The parameter layout is the same as ``nn.Conv(feature_group_count=g)``;
-  ``split_groups`` only changes how it is computed: as one grouped
-  convolution, or as ``groups`` ordinary convolutions on channel slices,
-  which XLA's CPU backend runs much faster and gives identical results.
+  ``split_groups`` and ``algorithm`` only change how it is computed: as one
+  grouped convolution, or as ``groups`` ordinary convolutions on channel
+  slices, which XLA's CPU backend runs much faster and gives identical
+  results; each by XLA's convolution ('direct') or as a matrix product of
+  image patches ('im2col', for float64 reference runs).
   """
 
   features: int
@@ -35,6 +66,7 @@ class GroupedConv(nn.Module):
   strides: int = 1
   split_groups: bool = True
   dtype: Any = jnp.float32
+  algorithm: str = 'direct'
 
   @nn.compact
   def __call__(self, x: jax.Array) -> jax.Array:
@@ -49,15 +81,25 @@ class GroupedConv(nn.Module):
     bias = self.param('bias', nn.initializers.zeros, (self.features,))
     x = x.astype(self.dtype)
     kernel = kernel.astype(self.dtype)
-    conv = functools.partial(
-        jax.lax.conv_general_dilated,
-        window_strides=(self.strides, self.strides),
-        padding='VALID',
-        dimension_numbers=('NHWC', 'HWIO', 'NHWC'),
-        preferred_element_type=jnp.float32)
-    if self.groups == 1 or not self.split_groups:
-      y = conv(x, kernel, feature_group_count=self.groups)
+    if self.algorithm not in CONV_ALGORITHMS:
+      raise ValueError(f'conv algorithm {self.algorithm!r} is not one of'
+                       f' {CONV_ALGORITHMS}')
+    if self.algorithm == 'im2col':
+      conv = functools.partial(
+          im2col_conv, stride=self.strides,
+          preferred_element_type=accumulation_dtype(self.dtype))
     else:
+      conv = functools.partial(
+          jax.lax.conv_general_dilated,
+          window_strides=(self.strides, self.strides),
+          padding='VALID',
+          dimension_numbers=('NHWC', 'HWIO', 'NHWC'),
+          preferred_element_type=accumulation_dtype(self.dtype))
+    if self.groups == 1:
+      y = conv(x, kernel)
+    elif not self.split_groups and self.algorithm == 'direct':
+      y = conv(x, kernel, feature_group_count=self.groups)
+    else:  # im2col always splits the groups.
       xs = jnp.split(x, self.groups, axis=-1)
       ks = jnp.split(kernel, self.groups, axis=-1)
       y = jnp.concatenate([conv(xi, ki) for xi, ki in zip(xs, ks)], axis=-1)
@@ -74,28 +116,37 @@ def _pool_windows(x: jax.Array, window: int, stride: int):
 
 
 def _max_pool_forward(x, window, stride):
-  y = functools.reduce(jnp.maximum,
-                       (s for _, _, s in _pool_windows(x, window, stride)))
-  return y, (x, y)
+  # The position of each window's first maximum (row-major) is kept as an
+  # index, so that the gradient never compares floats: XLA may recompute x
+  # inside the backward pass, rounded differently (fused multiply-adds),
+  # and an equality test against y then drops gradients at random.
+  windows = _pool_windows(x, window, stride)
+  y = windows[0][2]
+  index = jnp.zeros(y.shape, jnp.int8)
+  for k, (_, _, values) in enumerate(windows[1:], start=1):
+    better = values > y
+    y = jnp.where(better, values, y)
+    index = jnp.where(better, jnp.int8(k), index)
+  # A zero-size array carries x's shape and dtype to the backward pass.
+  return y, (index, jnp.zeros((0, *x.shape), x.dtype))
 
 
 def _max_pool_backward(window, stride, residuals, grad):
   # Each output's gradient goes to the first maximum of its window in
   # row-major order, as XLA's select-and-scatter does, but as one fused
   # loop instead of a scatter.
-  x, y = residuals
-  taken = jnp.zeros(y.shape, bool)
-  dx = jnp.zeros_like(x)
-  zero = jnp.zeros((), x.dtype)
-  for i, j, window_values in _pool_windows(x, window, stride):
-    hit = (window_values == y) & ~taken
-    taken = taken | hit
+  index, like = residuals
+  shape = like.shape[1:]
+  dx = jnp.zeros(shape, grad.dtype)
+  zero = jnp.zeros((), grad.dtype)
+  for k, (i, j) in enumerate((i, j) for i in range(window)
+                             for j in range(window)):
     padding = [(0, 0, 0), (0, 0, 0), (0, 0, 0), (0, 0, 0)]
     for axis, offset in ((1, i), (2, j)):
-      high = x.shape[axis] - offset - stride * (y.shape[axis] - 1) - 1
+      high = shape[axis] - offset - stride * (index.shape[axis] - 1) - 1
       padding[axis] = (offset, high, stride - 1)
-    dx = dx + jax.lax.pad(jnp.where(hit, grad, zero), zero, padding)
-  return (dx,)
+    dx = dx + jax.lax.pad(jnp.where(index == k, grad, zero), zero, padding)
+  return (dx.astype(like.dtype),)
 
 
 @functools.partial(jax.custom_vjp, nondiff_argnums=(1, 2))
@@ -214,16 +265,18 @@ class AlexNetEmbedding(nn.Module):
   bn_epsilon: float = 1e-6
   split_groups: bool = True
   dtype: Any = jnp.float32
+  conv_algorithm: str = 'direct'
 
   @nn.compact
   def __call__(self, images: jax.Array, *, train: bool) -> jax.Array:
     conv = functools.partial(
-        GroupedConv, split_groups=self.split_groups, dtype=self.dtype)
+        GroupedConv, split_groups=self.split_groups, dtype=self.dtype,
+        algorithm=self.conv_algorithm)
     norm_relu = functools.partial(
         BatchNormReLU, use_running_average=not train,
         momentum=self.bn_momentum, epsilon=self.bn_epsilon)
     stored = materialize if train else lambda x: x
-    x = images.astype(jnp.float32)
+    x = images.astype(accumulation_dtype(self.dtype))
     x = norm_relu(name='bn1')(conv(96, 11, strides=2, name='conv1')(x))
     x = stored(max_pool(x))
     x = norm_relu(name='bn2')(conv(256, 5, groups=2, name='conv2')(x))
@@ -246,19 +299,22 @@ class SiamFC(nn.Module):
   bn_epsilon: float = 1e-6
   split_groups: bool = True
   dtype: Any = jnp.float32
+  conv_algorithm: str = 'direct'
 
   def setup(self):
     self.embedding = AlexNetEmbedding(
         bn_momentum=self.bn_momentum, bn_epsilon=self.bn_epsilon,
-        split_groups=self.split_groups, dtype=self.dtype)
+        split_groups=self.split_groups, dtype=self.dtype,
+        conv_algorithm=self.conv_algorithm)
     self.score_bias = self.param('score_bias', nn.initializers.zeros, ())
 
   def embed(self, images: jax.Array, *, train: bool = False) -> jax.Array:
     return self.embedding(images, train=train)
 
-  def score(self, exemplar_features: jax.Array,
-            search_features: jax.Array) -> jax.Array:
-    response = xcorr.cross_correlate(exemplar_features, search_features)
+  def score(self, exemplar_features: jax.Array, search_features: jax.Array,
+            *, xcorr_method: str = 'conv') -> jax.Array:
+    response = xcorr.cross_correlate(exemplar_features, search_features,
+                                     method=xcorr_method)
     return self.score_gain * response + self.score_bias
 
   def __call__(self, exemplars: jax.Array, searches: jax.Array, *,
@@ -267,7 +323,10 @@ class SiamFC(nn.Module):
     z = self.embed(exemplars, train=train)
     x = self.embed(searches.reshape(batch * scales, *searches.shape[2:]),
                    train=train)
-    return self.score(z, x.reshape(batch, scales, *x.shape[1:]))
+    # Training differentiates the scores, which the grouped convolution
+    # gets wrong on a sharded batch (xcorr.cross_correlate).
+    return self.score(z, x.reshape(batch, scales, *x.shape[1:]),
+                      xcorr_method='shifts' if train else 'conv')
 
 
 def create_model(config: ml_collections.ConfigDict) -> SiamFC:
@@ -277,7 +336,8 @@ def create_model(config: ml_collections.ConfigDict) -> SiamFC:
       bn_momentum=config.bn_momentum,
       bn_epsilon=config.bn_epsilon,
       split_groups=config.split_groups,
-      dtype=jnp.dtype(config.dtype))
+      dtype=jnp.dtype(config.dtype),
+      conv_algorithm=config.conv_algorithm)
 
 
 def init_variables(model: SiamFC, rng: jax.Array, *,

@@ -5,6 +5,7 @@ latest checkpoint in ``workdir`` and the pair loader restarts at that step,
 so a killed run finishes with the same parameters as an uninterrupted one.
 """
 
+import contextlib
 import functools
 import json
 import math
@@ -107,8 +108,9 @@ def train_step(state: TrainState, batch: dict[str, jax.Array], *,
     (new state, metrics dict with loss, grad_norm and learning_rate).
   """
   net = model_lib.create_model(config.model)
-  exemplar = batch['exemplar'].astype(jnp.float32)
-  search = batch['search'].astype(jnp.float32)[:, None]
+  pixels = model_lib.accumulation_dtype(config.model.dtype)
+  exemplar = batch['exemplar'].astype(pixels)
+  search = batch['search'].astype(pixels)[:, None]
   response_size = ((config.instance_size - config.exemplar_size)
                    // config.total_stride + 1)
   labels, weights = losses.label_map(
@@ -179,20 +181,33 @@ def restore_or_create(config: ml_collections.ConfigDict, workdir,
   return state, manager
 
 
+def precision(config: ml_collections.ConfigDict):
+  """The JAX precision scope a train config needs.
+
+  ``config.model.dtype='float64'`` (the reference runs of the tests, whose
+  rounding differs between CPUs by orders of magnitude less than float32's)
+  needs 64-bit arrays; they are turned on for the run only.
+  """
+  if config.model.dtype == 'float64':
+    return jax.enable_x64(True)
+  return contextlib.nullcontext()
+
+
 def export_weights(config: ml_collections.ConfigDict, workdir, path) -> int:
   """Writes the latest checkpoint's network weights (float16) to ``path``.
 
   Returns:
     The step of that checkpoint.
   """
-  mesh = sharding.data_mesh()
-  tx = create_optimizer(config, steps_per_epoch(config))
-  state, manager = restore_or_create(config, workdir, tx,
-                                     sharding.replicated(mesh))
-  if manager.latest_step() is None:
-    raise FileNotFoundError(f'{workdir}: no checkpoint to export')
-  checkpoints.save_weights(path, variables_of(state), dtype=np.float16)
-  return int(state.step)
+  with precision(config):
+    mesh = sharding.data_mesh()
+    tx = create_optimizer(config, steps_per_epoch(config))
+    state, manager = restore_or_create(config, workdir, tx,
+                                       sharding.replicated(mesh))
+    if manager.latest_step() is None:
+      raise FileNotFoundError(f'{workdir}: no checkpoint to export')
+    checkpoints.save_weights(path, variables_of(state), dtype=np.float16)
+    return int(state.step)
 
 
 def train_and_evaluate(config: ml_collections.ConfigDict, workdir) -> dict:
@@ -203,6 +218,11 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir) -> dict:
   logged step), ``run.json`` (config and git revision of each start) and,
   at the end, ``weights.msgpack`` (float16 network weights for tracking).
   """
+  with precision(config):
+    return _train_and_evaluate(config, workdir)
+
+
+def _train_and_evaluate(config: ml_collections.ConfigDict, workdir) -> dict:
   workdir = pathlib.Path(workdir)
   workdir.mkdir(parents=True, exist_ok=True)
   mesh = sharding.data_mesh()

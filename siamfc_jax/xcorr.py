@@ -4,12 +4,22 @@ import jax
 import jax.numpy as jnp
 
 
-def cross_correlate(exemplar: jax.Array, search: jax.Array) -> jax.Array:
+METHODS = ('conv', 'shifts')
+
+
+def cross_correlate(exemplar: jax.Array, search: jax.Array, *,
+                    method: str = 'conv') -> jax.Array:
   """Correlates each exemplar with its own search images, in one convolution.
 
   Args:
     exemplar: (B, h, w, C) exemplar features.
     search: (B, S, H, W, C) features of S search images (scales) per exemplar.
+    method: 'conv', one grouped convolution (fastest for tracking), or
+      'shifts', a sum over the h x w exemplar positions of products with
+      shifted search features. Training uses 'shifts': when the batch is
+      sharded over devices, XLA 0.10's partitioned gradient of the grouped
+      convolution with respect to the exemplar is wrong (relative error
+      ~1, tested), and the sum of shifts partitions exactly.
 
   Returns:
     (B, S, H - h + 1, W - w + 1) responses, ``out[b, s]`` being the valid
@@ -30,6 +40,10 @@ def cross_correlate(exemplar: jax.Array, search: jax.Array) -> jax.Array:
   if exemplar.shape[0] != batch or exemplar.shape[-1] != search.shape[-1]:
     raise ValueError(f'exemplar {exemplar.shape} does not match search'
                      f' {search.shape}')
+  if method not in METHODS:
+    raise ValueError(f'method {method!r} is not one of {METHODS}')
+  if method == 'shifts':
+    return _sum_of_shifts(exemplar, search)
   if batch > 1 and scales > 1:
     exemplar = jnp.repeat(exemplar, scales, axis=0)
   groups = exemplar.shape[0]
@@ -39,7 +53,21 @@ def cross_correlate(exemplar: jax.Array, search: jax.Array) -> jax.Array:
       lhs, rhs, window_strides=(1, 1), padding='VALID',
       dimension_numbers=('NHWC', 'HWIO', 'NHWC'),
       batch_group_count=groups,
-      preferred_element_type=jnp.float32)
+      preferred_element_type=jnp.promote_types(lhs.dtype, jnp.float32))
   # (images per group, H', W', groups) -> (B, S, H', W').
   return jnp.transpose(out, (3, 0, 1, 2)).reshape(
       batch, scales, *out.shape[1:3])
+
+
+def _sum_of_shifts(exemplar: jax.Array, search: jax.Array) -> jax.Array:
+  h, w = exemplar.shape[1:3]
+  rows, cols = search.shape[2] - h + 1, search.shape[3] - w + 1
+  accumulate = jnp.promote_types(search.dtype, jnp.float32)
+  out = jnp.zeros((*search.shape[:2], rows, cols), accumulate)
+  for i in range(h):
+    for j in range(w):
+      out = out + jnp.einsum(
+          'bsijc,bc->bsij', search[:, :, i:i + rows, j:j + cols],
+          exemplar[:, i, j].astype(search.dtype),
+          preferred_element_type=accumulate)
+  return out

@@ -1,9 +1,20 @@
-"""Test set-up: CPU only, fast CPU convolutions, and the shared data path."""
+"""Test set-up: CPU only, fast CPU convolutions, a shared compilation cache
+and the shared data path."""
 
 import os
 import pathlib
+import tempfile
 
 os.environ['JAX_PLATFORMS'] = 'cpu'
+# The tests (and the jobs they start as subprocesses) compile the same
+# tracker and train steps many times over; JAX's persistent cache lets each
+# compile once per machine. A cached executable is the one a fresh
+# compilation would give, so results do not change.
+os.environ.setdefault('JAX_COMPILATION_CACHE_DIR', str(
+    pathlib.Path(tempfile.gettempdir()) / f'siamfc-jax-tests-{os.getuid()}'
+    / 'jax-cache'))
+os.environ.setdefault('JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS', '0')
+os.environ.setdefault('JAX_PERSISTENT_CACHE_MIN_ENTRY_SIZE_BYTES', '0')
 
 # pylint: disable=wrong-import-position (the environment must be set first)
 import pytest  # noqa: E402
@@ -11,8 +22,8 @@ import pytest  # noqa: E402
 # Importing the package sets the fast CPU XLA flags (siamfc_jax/xla.py).
 import siamfc_jax  # noqa: E402,F401
 
-SHARED_SEQUENCES = (pathlib.Path(__file__).resolve().parents[2] / 'shared'
-                    / 'data' / 'sequences')
+SHARED = pathlib.Path(__file__).resolve().parents[2] / 'shared'
+SHARED_SEQUENCES = SHARED / 'data' / 'sequences'
 
 
 @pytest.fixture

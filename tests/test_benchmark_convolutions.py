@@ -72,6 +72,7 @@ def test_run_writes_the_record(tmp_path):
   assert lines[-1].startswith('  torch / ours (> 1: ours faster): forward x')
 
 
+@pytest.mark.slow
 def test_command_line(tmp_path):
   output = tmp_path / 'convolutions.json'
   done = subprocess.run(

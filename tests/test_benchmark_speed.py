@@ -62,6 +62,7 @@ def test_keys_cubic_matrix_is_our_upsampling():
       atol=1e-5)
 
 
+@pytest.mark.slow
 def test_run_writes_the_record(tmp_path):
   config = _tiny_config(tmp_path / 'speed.json')
   record = benchmark_speed.run(config)
@@ -102,6 +103,7 @@ def test_run_writes_the_record(tmp_path):
   assert 'boxes of batch3 differ from track3' in lines[-1]
 
 
+@pytest.mark.slow
 def test_failed_workers_are_recorded_and_the_run_goes_on(tmp_path,
                                                          monkeypatch):
   config = _tiny_config(tmp_path / 'speed.json')

@@ -12,6 +12,7 @@ import numpy as np
 import pytest
 
 from siamfc_jax import demo
+from siamfc_jax import metrics
 from siamfc_jax import sequences
 
 
@@ -47,7 +48,10 @@ def test_demo_run_writes_results_and_render(tmp_path):
   record = json.loads((out / 'demo.json').read_text())
   assert record['config']['num_scales'] == 5
   assert record['frames'] == 6 and record['fps'] > 0
-  assert 0 <= record['success_auc'] <= 1
+  # The demo's 120 frames, cut to the 6 tracked.
+  truth = demo.demo_sequence(120).groundtruth[:6]
+  assert record['success_auc'] == pytest.approx(
+      metrics.ope(predicted, truth).auc)
   assert record['git_revision']
   rows = list(csv.DictReader((out / 'demo.csv').open()))
   assert len(rows) == 6 and rows[0]['score'] == 'nan'
@@ -82,6 +86,7 @@ def test_sequence_folder_and_video(tmp_path):
   assert 'success_auc' not in json.loads((out / 'in.json').read_text())
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize('setup,args,message', [
     (None, ['--sequence=/nonexistent/seq'], 'no such sequence folder'),
     (None, ['--video=/nonexistent.mp4', '--box=1,1,5,5'], 'no such video'),

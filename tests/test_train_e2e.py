@@ -1,5 +1,12 @@
 """End-to-end training on tiny data: determinism, the recorded loss curve,
-and resuming after SIGKILL with the same final weights."""
+and resuming after SIGKILL with the same final weights.
+
+Float32 runs are compared only with runs on the same machine, where they
+are bit-identical by construction; float32 convolutions round differently
+on other CPUs and GPUs. The recorded curve is that of a float64 run, whose
+rounding differs between machines by orders of magnitude less than any
+change to the data, labels, loss or schedule moves it.
+"""
 
 import json
 import os
@@ -21,6 +28,13 @@ from siamfc_jax.configs import data
 from siamfc_jax.configs import tiny
 
 LOSS_CURVE = pathlib.Path(__file__).parent / 'data' / 'tiny_loss_curve.json'
+
+# Measured on an AMD EPYC (AVX2): the float64 curve moves by at most 8e-16
+# (relative) without the XLA flags or on 2 devices (other summation
+# orders); one-line changes move it by 1e-3 or more (learning rate +1%,
+# label radius 16 -> 18 px, stretch 5% -> 6%, loss weights x1.001; README,
+# Training). The tolerance sits orders of magnitude from both.
+FLOAT64_RTOL = 1e-9
 
 
 @pytest.fixture(scope='module')
@@ -71,8 +85,9 @@ def test_tiny_run_writes_everything(reference_run):
   run = json.loads((workdir / 'run.json').read_text())
   assert run['starts'][0]['step'] == 0 and run['starts'][0]['git_revision']
   assert run['config']['batch_size'] == 2
-  assert 0 <= record['success_auc'] <= 1
   assert list(record['sequences']) == ['demo']
+  # The summary is the OTB average of its one sequence.
+  assert record['success_auc'] == record['sequences']['demo']['success_auc']
   assert list((workdir / 'tensorboard').iterdir())
 
 
@@ -85,10 +100,21 @@ def test_same_seed_gives_identical_parameters(tiny_data, reference_run,
   assert _losses(tmp_path) == _losses(reference_run[0])
 
 
+def float64_config(tiny_data):
+  """The tiny config in float64; XLA runs float64 convolutions fast only as
+  matrix products ('im2col')."""
+  config = _config(tiny_data, val_videos=())
+  config.model.dtype = 'float64'
+  config.model.conv_algorithm = 'im2col'
+  return config
+
+
 @pytest.mark.slow
-def test_loss_curve_matches_the_recorded_one(reference_run):
+def test_float64_loss_curve_matches_the_recorded_one(tiny_data, tmp_path):
+  train_lib.train_and_evaluate(float64_config(tiny_data), tmp_path)
   recorded = json.loads(LOSS_CURVE.read_text())['loss']
-  np.testing.assert_allclose(_losses(reference_run[0]), recorded, rtol=2e-3)
+  np.testing.assert_allclose(_losses(tmp_path), recorded, rtol=FLOAT64_RTOL,
+                             atol=0)
 
 
 @pytest.mark.slow

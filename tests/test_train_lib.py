@@ -101,18 +101,30 @@ multi, multi_metrics = sharded_step(jax.device_put(state, rep),
                                     sharding.put_batch(batch, mesh))
 np.testing.assert_allclose(multi_metrics['loss'], single_metrics['loss'],
                            rtol=1e-5)
-# The updates agree to 0.1% of the largest update: float sums are split
-# differently over devices (conv biases before BatchNorm get only such noise:
-# their true gradient is zero).
+# Each leaf's update agrees with the single-device one at a scale of its
+# own. Measured on an AMD EPYC: at most 1.3% of the leaf's largest update
+# (conv2's kernel; float32 sums split differently over devices, through
+# BatchNorm's cancelling gradient terms), 1e-3 or less for most leaves; a
+# wrong partitioned gradient is off by ~100%. The biases of the convolutions
+# before BatchNorm have a true gradient of zero and get only rounding noise,
+# which must stay far below every real update.
+before = (state.params, state.batch_stats)
 updates = jax.tree.map(lambda a, b: np.asarray(a) - np.asarray(b),
-                       (single.params, single.batch_stats),
-                       (state.params, state.batch_stats))
-scale = max(np.abs(u).max() for u in jax.tree.leaves(updates))
-jax.tree.map(lambda got, before, want: np.testing.assert_allclose(
-                 np.asarray(got) - np.asarray(before), want, rtol=0,
-                 atol=1e-3 * scale),
-             (multi.params, multi.batch_stats),
-             (state.params, state.batch_stats), updates)
+                       (single.params, single.batch_stats), before)
+got = jax.tree.map(lambda a, b: np.asarray(a) - np.asarray(b),
+                   (multi.params, multi.batch_stats), before)
+noise_only = {f'conv{i}' for i in range(1, 5)}
+for (path, want), have in zip(jax.tree_util.tree_leaves_with_path(updates),
+                              jax.tree.leaves(got)):
+  name = jax.tree_util.keystr(path)
+  layer = getattr(path[-2], 'key', '')
+  if layer in noise_only and path[-1].key == 'bias':
+    assert np.abs(have).max() < 1e-8, (name, np.abs(have).max())
+    continue
+  scale = np.abs(want).max()
+  assert scale > 0, name
+  np.testing.assert_allclose(have, want, rtol=0, atol=5e-2 * scale,
+                             err_msg=name)
 print('sharded step matches', float(multi_metrics['loss']))
 '''
 

@@ -41,12 +41,14 @@ def random_features(shape, seed):
     (4, 5, 1, 1, 4, 5, 2),
     (2, 2, 5, 5, 5, 5, 6),  # Search as large as the exemplar: 1x1 output.
 ])
+@pytest.mark.parametrize('method', xcorr.METHODS)
 def test_cross_correlate_matches_naive_loop(batch, scales, h, w, height,
-                                            width, channels):
+                                            width, channels, method):
   exemplar = random_features((batch, h, w, channels), seed=batch)
   search = random_features((batch, scales, height, width, channels),
                            seed=scales + 10)
-  got = xcorr.cross_correlate(jnp.asarray(exemplar), jnp.asarray(search))
+  got = xcorr.cross_correlate(jnp.asarray(exemplar), jnp.asarray(search),
+                              method=method)
   assert got.shape == (batch, scales, height - h + 1, width - w + 1)
   assert got.dtype == jnp.float32
   np.testing.assert_allclose(np.asarray(got), naive_xcorr(exemplar, search),

@@ -10,7 +10,10 @@ def model_config() -> ml_collections.ConfigDict:
       bn_momentum=0.95,
       bn_epsilon=1e-6,
       split_groups=True,  # Same result as grouped convs, faster on CPU.
-      dtype='float32',  # 'bfloat16' computes convs in bf16, f32 accumulate.
+      # 'bfloat16' computes convs in bf16 with f32 accumulation; 'float64'
+      # (with conv_algorithm='im2col') is for reference runs.
+      dtype='float32',
+      conv_algorithm='direct',  # Or 'im2col': patches times a matrix.
   ))
 
 
@@ -32,6 +35,16 @@ def tracker_config(num_scales: int = 3) -> ml_collections.ConfigDict:
       response_upsample=16,  # 17x17 scores are upsampled to 272x272.
       min_scale=0.2,  # Target size is clamped to [min, max] x initial size.
       max_scale=5.0,
+      # Step variants; configs/track_reference.py picks siamfc-pytorch's.
+      clamp_size=True,  # False: no [min_scale, max_scale] size clamp.
+      clip_center=True,  # False: the centre may leave the frame.
+      # Padding: 'frame_mean', 'first_frame' (kept), 'first_frame_rounded'.
+      pad_color='frame_mean',
+      crop_window='subpixel',  # 'whole_pixels': side and corner rounded.
+      crop_resample='bilinear',  # 'cv2_linear': cv2.resize's, bit-exact.
+      upsample_method='cubic',  # Keys a=-0.5; 'cubic_cv2': cv2's a=-0.75.
+      use_score_bias=True,  # False: scores are gain * xcorr, no bias.
+      update_precision='float32',  # 'float64': siamfc-pytorch's NumPy update.
   ))
 
 
