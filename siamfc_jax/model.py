@@ -37,13 +37,8 @@ def im2col_conv(x: jax.Array, kernel: jax.Array, *, stride: int,
   slower than float32; a float64 train step took over a minute), but its
   float64 matrix products are fast; this gives the same result.
   """
-  k = kernel.shape[0]
-  rows = (x.shape[1] - k) // stride + 1
-  cols = (x.shape[2] - k) // stride + 1
   patches = jnp.concatenate(
-      [x[:, i:i + stride * (rows - 1) + 1:stride,
-         j:j + stride * (cols - 1) + 1:stride]
-       for i in range(k) for j in range(k)], axis=-1)
+      [s for _, _, s in _windows(x, kernel.shape[0], stride)], axis=-1)
   return jnp.einsum('nhwk,ko->nhwo', patches,
                     kernel.reshape(-1, kernel.shape[-1]),
                     preferred_element_type=preferred_element_type)
@@ -106,8 +101,9 @@ class GroupedConv(nn.Module):
     return y + bias
 
 
-def _pool_windows(x: jax.Array, window: int, stride: int):
-  """(row offset, column offset, strided slice) for each window position."""
+def _windows(x: jax.Array, window: int, stride: int):
+  """(row offset, column offset, strided slice) for each position in a
+  VALID window, row-major: the inputs of a pooling or a convolution."""
   rows = (x.shape[1] - window) // stride + 1
   cols = (x.shape[2] - window) // stride + 1
   return [(i, j, x[:, i:i + stride * (rows - 1) + 1:stride,
@@ -120,7 +116,7 @@ def _max_pool_forward(x, window, stride):
   # index, so that the gradient never compares floats: XLA may recompute x
   # inside the backward pass, rounded differently (fused multiply-adds),
   # and an equality test against y then drops gradients at random.
-  windows = _pool_windows(x, window, stride)
+  windows = _windows(x, window, stride)
   y = windows[0][2]
   index = jnp.zeros(y.shape, jnp.int8)
   for k, (_, _, values) in enumerate(windows[1:], start=1):

@@ -215,3 +215,19 @@ def test_train_gradients_equal_those_of_flax_max_pool(net_and_variables,
       continue  # Zero in exact arithmetic (BatchNorm follows): noise only.
     np.testing.assert_allclose(a, b, rtol=0, atol=1e-4 * np.abs(b).max(),
                                err_msg=jax.tree_util.keystr(path))
+
+
+@pytest.mark.parametrize('kernel_size,strides,groups', [
+    (11, 2, 1), (5, 1, 2), (3, 1, 1)])
+def test_im2col_convolution_equals_direct(kernel_size, strides, groups):
+  x = jnp.asarray(np.random.default_rng(5).uniform(
+      0, 255, (2, 31, 29, 4)), jnp.float32)
+  results = {}
+  for algorithm in model_lib.CONV_ALGORITHMS:
+    conv = model_lib.GroupedConv(8, kernel_size, groups=groups,
+                                 strides=strides, algorithm=algorithm)
+    variables = conv.init(jax.random.key(0), x)
+    results[algorithm] = conv.apply(variables, x)
+  np.testing.assert_allclose(results['im2col'], results['direct'],
+                             rtol=1e-5,
+                             atol=1e-5 * np.abs(results['direct']).max())
