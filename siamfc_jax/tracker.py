@@ -116,7 +116,7 @@ class Settings:
     factors = self.scale_step ** np.linspace(
         -(self.num_scales // 2), self.num_scales // 2, self.num_scales)
     return np.stack([factors,
-                     (1 - self.scale_lr) * 1.0 + self.scale_lr * factors])
+                     1 - self.scale_lr + self.scale_lr * factors])
 
   @property
   def response_size(self) -> int:
