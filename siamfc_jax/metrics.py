@@ -160,8 +160,9 @@ def got10k_speed(seconds) -> float:
   return float(np.mean(1.0 / seconds)) if seconds.size else float('nan')
 
 
-# VOT reset-based (supervised) evaluation, as pysot computes it
-# (toolkit/utils/statistics.py, toolkit/evaluation/{ar,eao}_benchmark.py).
+# VOT reset-based (supervised) evaluation: pysot's accuracy, robustness and
+# EAO (toolkit/utils/statistics.py, toolkit/evaluation/{ar,eao}_benchmark.py)
+# on the VOT toolkit's region overlaps (vot-toolkit 0.7, vot/region/raster.py).
 # A run stores one code per frame: a tracked box, or pysot's special values.
 
 VOT_SKIPPED = 0  # Between a failure and the re-initialisation.
@@ -178,36 +179,206 @@ class VOTRun(NamedTuple):
   groundtruth: np.ndarray  # (N, 4) 1-based x, y, w, h.
   width: int  # Frame size.
   height: int
+  # (N, K, 2) ground-truth polygon corners in VOT's 0-based pixel
+  # coordinates (groundtruth.txt's numbers); rows with NaN, or None, use
+  # the box of ``groundtruth``.
+  polygons: np.ndarray | None = None
 
 
-def vot_iou(predicted, groundtruth, *, bound) -> np.ndarray:
-  """IoU of 1-based x, y, w, h boxes cut to the image region.
+# The toolkit rasterises both regions on the image's pixel grid and counts
+# pixels; what follows does the same, row by row, so that its overlaps are
+# the toolkit's to the last digit (they are not the shapes' exact areas).
 
-  ``bound`` is pysot's (right, bottom) in 0-based pixel coordinates: the
-  region [0, right] x [0, bottom], i.e. [1, right + 1] x [1, bottom + 1]
-  for 1-based boxes. An empty union gives 0.
+_NO_NODE = np.iinfo(np.int64).max // 2  # Sorts after every crossing.
+
+
+def _toolkit_rectangles(rects) -> np.ndarray:
+  """1-based x, y, w, h -> vot.region's 0-based Rectangle, rounded as it is.
+
+  The toolkit stores float32 and rounds x, y, w and h each to an integer
+  (ties to even) before rasterising. NaN stays NaN (no region).
   """
-  right, bottom = bound
-
-  def cut(rects):
-    rects = np.asarray(rects, np.float64).reshape(-1, 4)
-    left = np.clip(rects[:, 0], 1, right + 1)
-    top = np.clip(rects[:, 1], 1, bottom + 1)
-    width = np.clip(rects[:, 0] + rects[:, 2], 1, right + 1) - left
-    height = np.clip(rects[:, 1] + rects[:, 3], 1, bottom + 1) - top
-    return np.stack([left, top, width, height], axis=1)
-
-  return np.nan_to_num(boxes.iou(cut(predicted), cut(groundtruth)), nan=0.0)
+  rects = np.asarray(rects, np.float64).reshape(-1, 4) - [1, 1, 0, 0]
+  return np.round(rects.astype(np.float32)).astype(np.float64)
 
 
-def vot_overlaps(run: VOTRun, *, bound, burnin: int = 0) -> np.ndarray:
-  """pysot's ``calculate_accuracy`` overlaps of one run.
+def _rectangle_bounds(rects, valid) -> np.ndarray:
+  """(left, top, right, bottom) pixels of rounded rectangles; 0s if empty."""
+  bounds = np.stack([rects[:, 0], rects[:, 1], rects[:, 0] + rects[:, 2] - 1,
+                     rects[:, 1] + rects[:, 3] - 1], axis=1)
+  return np.where(valid[:, None], bounds, 0.0)
+
+
+def _window_intervals(bounds, left, top, width, height) -> np.ndarray:
+  """Columns c0..c1 and rows r0..r1 of a rectangle inside each window."""
+  return np.stack([np.maximum(bounds[:, 0] - left, 0),
+                   np.minimum(bounds[:, 2] - left, width - 1),
+                   np.maximum(bounds[:, 1] - top, 0),
+                   np.minimum(bounds[:, 3] - top, height - 1)], axis=1)
+
+
+def _length(first, last):
+  return np.maximum(last - first + 1, 0)
+
+
+def _polygon_pixels(corners, left, top, width, height, box):
+  """Pixels of each polygon, and those also in ``box``, in its window.
+
+  The toolkit's scanline fill (``rasterize_polygon``): on every pixel row
+  each edge whose rows include it gives one crossing, truncated towards
+  zero in window coordinates; the sorted crossings are filled in pairs,
+  inclusive, skipping the first of two equal crossings (a corner) unless
+  they are the last two, and clipped to the window.
+
+  Args:
+    corners: (F, K, 2) rounded corners, image coordinates.
+    left, top, width, height: (F,) windows.
+    box: (F, 4) c0, c1, r0, r1 window intervals of the other region.
+
+  Returns:
+    (polygon pixels, pixels in both), (F,) int64 each.
+  """
+  num = len(corners)
+  xs = corners[..., 0] - left[:, None]
+  ys = corners[..., 1] - top[:, None]
+  first = np.maximum(ys.min(axis=1), 0).astype(np.int64)
+  rows = _length(first, np.minimum(ys.max(axis=1), height - 1)).astype(
+      np.int64)
+  frame = np.repeat(np.arange(num), rows)
+  y = (np.arange(rows.sum()) - np.repeat(np.cumsum(rows) - rows, rows)
+       + first[frame]).astype(np.float64)[:, None]
+  xi, yi = xs[frame], ys[frame]
+  xj, yj = np.roll(xi, 1, axis=1), np.roll(yi, 1, axis=1)  # Edge j -> i.
+  crossing = (np.minimum(yi, yj) <= y) & (y <= np.maximum(yi, yj))
+  rise = yj - yi
+  with np.errstate(divide='ignore', invalid='ignore'):
+    # The toolkit's float64 expression, in its order: rounding included.
+    x = np.where(rise != 0, xi + (y - yi) / rise * (xj - xi), xi)
+  x = np.trunc(np.where(crossing, x, 0.0)).astype(np.int64)
+  nodes = np.sort(np.where(crossing, x, _NO_NODE), axis=1)
+  count = crossing.sum(axis=1)
+
+  index = np.arange(len(nodes))
+  limit = width[frame]
+  c0, c1, r0, r1 = box[frame].T
+  in_rows = (r0 <= y[:, 0]) & (y[:, 0] <= r1)
+  i = np.zeros(len(nodes), np.int64)
+  last = np.full(len(nodes), -1, np.int64)  # End of the last filled pair.
+  live = np.ones(len(nodes), bool)
+  pixels = np.zeros(len(nodes), np.int64)
+  both = np.zeros(len(nodes), np.int64)
+  for _ in range(nodes.shape[1]):  # Each step moves i on by 1 or 2.
+    a = nodes[index, np.minimum(i, nodes.shape[1] - 1)]
+    b = nodes[index, np.minimum(i + 1, nodes.shape[1] - 1)]
+    live &= (i < count - 1) & (a < limit)
+    skip = live & (a == b) & (i < count - 2)
+    pair = live & ~skip
+    fill = pair & (b >= 0)
+    lo, hi = np.maximum(a, 0), np.minimum(b, limit - 1)
+    # Pairs follow each other left to right; one may start on the pixel
+    # where the last ended, which is counted once.
+    shared = fill & (lo == last)
+    pixels += np.where(fill, hi - lo + 1, 0) - shared
+    both += (np.where(fill & in_rows,
+                      _length(np.maximum(lo, c0), np.minimum(hi, c1)), 0)
+             - (shared & in_rows & (c0 <= lo) & (lo <= c1)))
+    last = np.where(fill, hi, last)
+    i += np.where(pair, 2, 0) + skip
+  return (np.bincount(frame, pixels, num).astype(np.int64),
+          np.bincount(frame, both, num).astype(np.int64))
+
+
+def vot_overlap(predicted, groundtruth, *, size, polygons=None) -> np.ndarray:
+  """The VOT toolkit's overlap of boxes with the ground-truth regions.
+
+  ``vot.region.calculate_overlap(box, region, bounds=size)`` of every
+  frame: both regions are rasterised on the image's pixels (0-based
+  columns 0..width-1, rows 0..height-1) and the overlap is the ratio of the
+  pixels in both to the pixels in either. A box covers the pixels round(x)
+  to round(x) + round(w) - 1 of its 0-based x (rows alike); a polygon those
+  of the toolkit's scanline fill of its rounded corners. The toolkit's
+  shortcuts are kept: regions whose joint bounding box is at most one pixel
+  wide or high overlap 1 (two empty regions, say), and 0 when the part of
+  that box within the image is. A NaN box or region is empty.
+
+  Args:
+    predicted: (N, 4) 1-based x, y, w, h.
+    groundtruth: (N, 4) 1-based x, y, w, h: the region where ``polygons``
+      has none.
+    size: (width, height) of the frames.
+    polygons: optional (N, K, 2) polygon corners, 0-based as in VOT's
+      groundtruth.txt; rows with NaN use ``groundtruth``.
+
+  Returns:
+    (N,) overlaps in [0, 1].
+  """
+  width, height = size
+  boxes = _toolkit_rectangles(predicted)
+  rects = _toolkit_rectangles(groundtruth)
+  num = len(boxes)
+  if rects.shape != boxes.shape:
+    raise ValueError(f'{num} predicted boxes for {len(rects)} ground-truth'
+                     ' boxes')
+  if polygons is None:
+    corners = np.full((num, 3, 2), np.nan)
+  else:
+    corners = np.round(np.asarray(polygons, np.float64).astype(np.float32))
+    corners = corners.astype(np.float64)
+    if corners.ndim != 3 or corners.shape[0] != num or corners.shape[2] != 2:
+      raise ValueError(f'polygons of shape {corners.shape} for {num} frames'
+                       ' (expected (N, K, 2))')
+  is_polygon = ~np.isnan(corners).any(axis=(1, 2))
+  is_rect = ~is_polygon & ~np.isnan(rects).any(axis=1)
+  box_bounds = _rectangle_bounds(boxes, ~np.isnan(boxes).any(axis=1))
+  truth_bounds = np.where(
+      is_polygon[:, None],
+      np.concatenate([np.min(corners, axis=1), np.max(corners, axis=1)], 1),
+      _rectangle_bounds(rects, is_rect))
+  union = np.concatenate([np.minimum(box_bounds, truth_bounds)[:, :2],
+                          np.maximum(box_bounds, truth_bounds)[:, 2:]], 1)
+  box_bounds, truth_bounds, union = (
+      b.astype(np.int64) for b in (box_bounds, truth_bounds, union))
+  one = (union[:, 0] >= union[:, 2]) | (union[:, 1] >= union[:, 3])
+  left, top = np.maximum(union[:, 0], 0), np.maximum(union[:, 1], 0)
+  right = np.minimum(union[:, 2], width - 1)
+  bottom = np.minimum(union[:, 3], height - 1)
+  zero = (left >= right) | (top >= bottom)
+  window = (left, top, right - left + 1, bottom - top + 1)
+
+  box = _window_intervals(box_bounds, *window)
+  box[np.isnan(boxes).any(axis=1)] = [0, -1, 0, -1]  # No pixels.
+  box_pixels = _length(box[:, 0], box[:, 1]) * _length(box[:, 2], box[:, 3])
+  truth = _window_intervals(truth_bounds, *window)
+  truth_pixels = np.where(is_rect, _length(truth[:, 0], truth[:, 1])
+                          * _length(truth[:, 2], truth[:, 3]), 0)
+  both = np.where(is_rect,
+                  _length(np.maximum(box[:, 0], truth[:, 0]),
+                          np.minimum(box[:, 1], truth[:, 1]))
+                  * _length(np.maximum(box[:, 2], truth[:, 2]),
+                            np.minimum(box[:, 3], truth[:, 3])), 0)
+  scan = np.flatnonzero(is_polygon & ~one & ~zero)
+  if scan.size:
+    pixels, shared = _polygon_pixels(
+        corners[scan], *(w[scan] for w in window), box[scan])
+    truth_pixels[scan] = pixels
+    both[scan] = shared
+  either = box_pixels + truth_pixels - both
+  with np.errstate(divide='ignore', invalid='ignore'):
+    overlap = np.where(either > 0, both / either, 0.0)
+  return np.where(one, 1.0, np.where(zero, 0.0, overlap))
+
+
+def vot_overlaps(run: VOTRun, *, burnin: int = 0) -> np.ndarray:
+  """pysot's ``calculate_accuracy`` overlaps of one run (``vot_overlap``).
 
   NaN on frames without a box (initialisation, failure, skipped) and, with
   ``burnin``, on the ``burnin`` frames that start at each initialisation.
+  The toolkit leaves out the same frames for ``burnin`` >= 1 (with 0 it
+  counts each initialisation frame as overlap 0).
   """
   codes = np.asarray(run.codes)
-  overlaps = vot_iou(run.boxes, run.groundtruth, bound=bound)
+  overlaps = vot_overlap(run.boxes, run.groundtruth,
+                         size=(run.width, run.height), polygons=run.polygons)
   overlaps[codes != VOT_TRACKED] = np.nan
   for start in np.flatnonzero(codes == VOT_INIT):
     overlaps[start:start + burnin] = np.nan
@@ -217,17 +388,16 @@ def vot_overlaps(run: VOTRun, *, bound, burnin: int = 0) -> np.ndarray:
 def vot_accuracy_robustness(runs, *, burnin: int):
   """pysot's accuracy, robustness and lost number over ``runs``.
 
-  Accuracy is the mean overlap of all valid frames pooled over sequences;
-  robustness is 100 x failures / frames; the lost number is the number of
-  failures. Overlaps use the image bound (width, height), as pysot's
-  ``ar_benchmark``.
+  Accuracy is the mean overlap of all valid frames pooled over sequences
+  (for one sequence, the toolkit's accuracy; over several the toolkit
+  weighs each sequence's mean by its length instead); robustness is
+  100 x failures / frames; the lost number is the number of failures.
 
   Returns:
     (accuracy, robustness, lost number).
   """
-  overlaps = np.concatenate([
-      vot_overlaps(run, bound=(run.width, run.height), burnin=burnin)
-      for run in runs])
+  overlaps = np.concatenate([vot_overlaps(run, burnin=burnin)
+                             for run in runs])
   failures = sum(int(np.sum(np.asarray(run.codes) == VOT_FAILURE))
                  for run in runs)
   valid = overlaps[~np.isnan(overlaps)]
@@ -277,8 +447,7 @@ def vot_eao(runs, *, low: int, high: int, skipping: int):
     (EAO, expected-overlap curve (float32, one value per length)); the EAO
     is NaN when ``low`` exceeds the longest sequence.
   """
-  all_overlaps = [vot_overlaps(run, bound=(run.width - 1, run.height - 1))
-                  for run in runs]
+  all_overlaps = [vot_overlaps(run) for run in runs]
   max_len = max(len(o) for o in all_overlaps)
   rows, weights = [], []
   for run, overlaps in zip(runs, all_overlaps):

@@ -1,8 +1,10 @@
-"""Tests of the TraX server, through the trax client and the VOT toolkit."""
+"""Tests of the TraX server, through the trax client and the VOT toolkit, and
+of the VOT overlaps and accuracy against the toolkit's on real polygons."""
 
 import importlib.util
 import json
 import os
+import pathlib
 import subprocess
 import sys
 import textwrap
@@ -19,6 +21,14 @@ from siamfc_jax.configs import evaluate as evaluate_config
 
 VOT_SEQUENCE = 'vot2015_car1'
 VOT_FRAMES = 20
+REFERENCE_BOXES = (pathlib.Path(__file__).resolve().parents[2] / 'shared'
+                   / 'reference' / 'siamfc_2016-08-17' / 'siamfc_pytorch_boxes')
+
+
+def _needs_toolkit():
+  if importlib.util.find_spec('vot') is None:
+    pytest.skip('needs the VOT toolkit (pip install --no-deps -r'
+                ' requirements-vot.txt)')
 
 
 def _server_command(tracker):
@@ -122,35 +132,202 @@ def _vot(*args, workspace):
 @pytest.mark.slow
 @pytest.mark.shared
 def test_vot_toolkit_supervised_experiment(shared_sequences, tmp_path):
-  if importlib.util.find_spec('vot') is None:
-    pytest.skip('needs the VOT toolkit (pip install vot-toolkit==0.7.4'
-                ' attributee==0.1.9)')
+  _needs_toolkit()
   workspace = tmp_path / 'workspace'
   _workspace(workspace, shared_sequences)
   run = _vot('evaluate', 'NCC', 'SiamFC', workspace=workspace)
   assert run.returncode == 0, run.stdout + run.stderr
   assert 'Evaluation concluded successfuly' in run.stdout + run.stderr
+  analysis = _vot('analysis', 'NCC', 'SiamFC', '--format=json', '--name=ar',
+                  workspace=workspace)
+  assert analysis.returncode == 0, analysis.stdout + analysis.stderr
+  result = json.loads((workspace / 'analysis' / 'ar.json').read_text())
+  # One analysis; per tracker: accuracy, failures, AR point, frames.
+  toolkit_ar = result['results']['baseline']['results'][0]
 
-  sequence = sequences.truncate(
-      sequences.load_folder(shared_sequences / VOT_SEQUENCE), VOT_FRAMES)
+  entry, = evaluation.load_benchmark('vot', shared_sequences,
+                                     names=(VOT_SEQUENCE,),
+                                     max_frames=VOT_FRAMES)
+  width, height = entry.frame_size()
   config = evaluate_config.get_config()
-  for label, name in (('NCC', 'ncc'), ('SiamFC', 'siamfc')):
+  for (label, name), (accuracy, failures, *_) in zip(
+      (('NCC', 'ncc'), ('SiamFC', 'siamfc')), toolkit_ar):
     path = (workspace / 'results' / label / 'baseline' / VOT_SEQUENCE
             / f'{VOT_SEQUENCE}_001.txt')
     codes, tracked = evaluation.read_vot_result(path)
     assert len(codes) == VOT_FRAMES and codes[0] == metrics.VOT_INIT
     # The toolkit's run and ours agree frame by frame.
     run_here, _ = evaluation.run_reset(
-        evaluation.create_tracker(name, config), sequence,
-        skip_frames=config.vot.skip_frames)
+        evaluation.create_tracker(name, config), entry.sequence,
+        skip_frames=config.vot.skip_frames, polygons=entry.polygons)
     np.testing.assert_array_equal(codes, run_here.codes)
     tracked_frames = codes == metrics.VOT_TRACKED
     np.testing.assert_allclose(tracked[tracked_frames],
                                run_here.boxes[tracked_frames], atol=1e-3)
+    # And so do the accuracy and failures of its files (the toolkit's
+    # burn-in is 10 frames, as ours).
+    ours = metrics.vot_accuracy_robustness(
+        [metrics.VOTRun(codes, tracked, entry.sequence.groundtruth, width,
+                        height, entry.polygons)], burnin=config.vot.burnin)
+    assert ours[0] == pytest.approx(accuracy, abs=1e-9)
+    assert ours[2] == failures
+  assert toolkit_ar[0][1] == 0 and 0.5 < toolkit_ar[0][0] <= 1  # NCC.
 
-  analysis = _vot('analysis', 'NCC', '--format=json', '--name=ar',
-                  workspace=workspace)
-  assert analysis.returncode == 0, analysis.stdout + analysis.stderr
-  result = json.loads((workspace / 'analysis' / 'ar.json').read_text())
-  accuracy, failures = result['results']['baseline']['results'][0][0][:2]
-  assert failures == 0 and 0.5 < accuracy <= 1
+
+def _vot_folder(folder, lines, *, polygon_lines=None):
+  """A 3-frame sequence folder with the given ground-truth lines."""
+  folder.mkdir(parents=True)
+  for i in range(1, 4):
+    iio.imwrite(folder / f'{i:08d}.png', np.zeros((30, 40, 3), np.uint8))
+  (folder / 'groundtruth.txt').write_text('\n'.join(lines) + '\n')
+  if polygon_lines:
+    (folder / evaluation.VOT_POLYGON_NAME).write_text(
+        '\n'.join(polygon_lines) + '\n')
+
+
+def test_vot_benchmark_reads_the_polygons(tmp_path):
+  polygon = '1,2,11,2,11,12,1,12'
+  # VOT's own layout: polygons in groundtruth.txt, a box on one line.
+  _vot_folder(tmp_path / 'vot' / 'a', [polygon, '5,6,3,4', polygon])
+  # The shared layout: boxes in groundtruth.txt, polygons beside them.
+  _vot_folder(tmp_path / 'vot' / 'b', ['2,3,10,10'] * 3,
+              polygon_lines=[polygon] * 3)
+  _vot_folder(tmp_path / 'vot' / 'c', ['2,3,10,10'] * 3)  # Boxes only.
+  a, b, c = evaluation.load_benchmark('vot', tmp_path / 'vot')
+  corners = [[1, 2], [11, 2], [11, 12], [1, 12]]
+  np.testing.assert_array_equal(a.polygons[[0, 2]], [corners] * 2)
+  assert np.isnan(a.polygons[1]).all()
+  np.testing.assert_array_equal(a.sequence.groundtruth[[0, 1]],
+                                [[2, 3, 10, 10], [5, 6, 3, 4]])
+  np.testing.assert_array_equal(b.polygons, [corners] * 3)
+  assert c.polygons is None
+  assert all(e.polygons is None
+             for e in evaluation.load_benchmark('otb', tmp_path / 'vot'))
+  cut, = evaluation.load_benchmark('vot', tmp_path / 'vot', names=('b',),
+                                   max_frames=2)
+  assert cut.polygons.shape == (2, 4, 2)
+  (tmp_path / 'vot' / 'b' / evaluation.VOT_POLYGON_NAME).write_text(polygon)
+  with pytest.raises(sequences.SequenceError, match='1 regions for 3'):
+    evaluation.load_benchmark('vot', tmp_path / 'vot')
+
+
+class FrameTracker:
+  """Reports given boxes, one per frame; frame i is filled with i."""
+
+  def __init__(self, outputs):
+    self.outputs = outputs
+
+  def init(self, image, box):
+    pass
+
+  def update(self, image):
+    return self.outputs[int(image[0, 0, 0])]
+
+
+class ToolkitSequence:
+  """What ``vot.analysis.supervised.compute_accuracy`` asks of a sequence."""
+
+  def __init__(self, regions, size):
+    self.regions, self.size = regions, size
+
+  def groundtruth(self):
+    return self.regions
+
+
+@pytest.mark.shared
+def test_vot_accuracy_is_the_toolkits_on_shared_sequences(shared_sequences,
+                                                          tmp_path):
+  _needs_toolkit()
+  from vot import region as toolkit  # pylint: disable=g-import-not-at-top
+  from vot.analysis import supervised  # pylint: disable=g-import-not-at-top
+  from vot.region import io as toolkit_io  # pylint: disable=g-import-not-at-top
+
+  config = evaluate_config.get_config()
+  config.benchmark, config.results_dir = 'vot', str(tmp_path)
+  config.trackers = ('scripted',)
+  entries = evaluation.load_benchmark(
+      'vot', shared_sequences, names=('vot2015_ball1', 'vot2015_car1'))
+  rng = np.random.default_rng(0)
+  outputs = {}
+  for entry in entries:
+    assert entry.polygons.shape == (entry.sequence.num_frames, 4, 2)
+    truth = entry.sequence.groundtruth
+    if (REFERENCE_BOXES / f'{entry.name}.txt').is_file():
+      # A real tracker's boxes (siamfc-pytorch), re-initialised or not.
+      boxes = sequences.read_boxes(REFERENCE_BOXES / f'{entry.name}.txt')
+    else:
+      boxes = truth + np.concatenate(
+          [rng.normal(0, 0.15, (len(truth), 2)) * truth[:, 2:],
+           np.zeros((len(truth), 2))], axis=1)
+      boxes[:, 2:] *= np.exp(rng.normal(0, 0.15, (len(truth), 2)))
+    boxes[30] += [truth[30, 2] * 3, 0, 0, 0]  # Far off: a failure.
+    outputs[entry.name] = boxes
+  # On car1's fourth frame, a box in the corner of the ground truth's
+  # bounding box but outside its rotated polygon: a failure on polygons
+  # only.
+  car, = (e for e in entries if e.name == 'vot2015_car1')
+  outputs[car.name][3] = [*car.sequence.groundtruth[3, :2], 4, 4]
+
+  for entry in entries:
+    width, height = size = entry.frame_size()
+    frames = [np.broadcast_to(np.int32(i), (height, width, 3))
+              for i in range(entry.sequence.num_frames)]
+    sequence = sequences.Sequence(entry.name, len(frames),
+                                  lambda f=frames: iter(f),
+                                  entry.sequence.groundtruth)
+    run, seconds = evaluation.run_reset(
+        FrameTracker(outputs[entry.name]), sequence,
+        skip_frames=config.vot.skip_frames, polygons=entry.polygons)
+    evaluation.write_vot_result(tmp_path, 'scripted', entry.name, run,
+                                seconds)
+
+    # The toolkit reads the same files.
+    path = evaluation.result_paths('vot', tmp_path, 'scripted',
+                                   entry.name)[0]
+    trajectory = toolkit_io.read_trajectory(str(path))
+    regions = [toolkit_io.parse_region(line) for line in (
+        shared_sequences / entry.name / evaluation.VOT_POLYGON_NAME
+    ).read_text().split()]
+    theirs = np.array(toolkit.calculate_overlaps(trajectory, regions, size))
+    codes, tracked = evaluation.read_vot_result(path)
+    ours = metrics.vot_overlap(tracked, entry.sequence.groundtruth,
+                               size=size, polygons=entry.polygons)
+    on = codes == metrics.VOT_TRACKED
+    np.testing.assert_allclose(ours[on], theirs[on], rtol=0, atol=1e-12)
+    assert np.all(theirs[on] > 0)
+    # Our failures are the toolkit's: the reported box does not overlap.
+    failed = np.flatnonzero(codes == metrics.VOT_FAILURE)
+    assert 30 in failed
+    if entry is car:
+      assert 3 in failed
+      assert metrics.vot_overlap(outputs[car.name][3],
+                                 car.sequence.groundtruth[3],
+                                 size=size)[0] > 0  # Its bounding box.
+    for i in failed:
+      x, y, w, h = outputs[entry.name][i]
+      assert toolkit.calculate_overlap(
+          toolkit.Rectangle(x - 1, y - 1, w, h), regions[i], size) == 0
+    # The accuracy of the summary is the toolkit's.
+    accuracy, _ = supervised.compute_accuracy(
+        trajectory, ToolkitSequence(regions, size), burnin=config.vot.burnin)
+    summary = evaluation.summarize(config, [entry])['trackers']['scripted']
+    assert summary['sequences'][entry.name]['accuracy'] == pytest.approx(
+        accuracy, abs=1e-9)
+
+    # The same regions moved half out of the image, frame by frame, on the
+    # left and on the right.
+    centres = entry.polygons[..., 0].mean(axis=1)
+    for shifts in -centres, width - 1 - centres:
+      moved = [toolkit.Polygon([(x + shift, y) for x, y in r.points()])
+               for r, shift in zip(regions, shifts)]
+      move = np.zeros((len(shifts), 4))
+      move[:, 0] = shifts
+      boxes = outputs[entry.name] + move
+      theirs = [toolkit.calculate_overlap(
+          toolkit.Rectangle(x - 1, y - 1, w, h), r, size)
+                for (x, y, w, h), r in zip(boxes, moved)]
+      ours = metrics.vot_overlap(
+          boxes, entry.sequence.groundtruth + move, size=size,
+          polygons=entry.polygons + move[:, None, :2])
+      np.testing.assert_allclose(ours, theirs, rtol=0, atol=1e-12)
+      assert np.sum(ours > 0) > len(ours) / 2
