@@ -14,20 +14,21 @@ prints its summary.
 """
 
 import pathlib
-import sys
 
-from absl import app
 from absl import flags
-from ml_collections import config_flags
 
 from data_prep import builders
 from data_prep import curate
 from data_prep import dataset
+from siamfc_jax import cli
+from siamfc_jax import files
+from siamfc_jax import validation
+from siamfc_jax import xla
 
 _CONFIGS = (pathlib.Path(__file__).resolve().parent.parent / 'siamfc_jax'
             / 'configs')
 
-_CONFIG = config_flags.DEFINE_config_file(
+_CONFIG = cli.define_config(
     'config', str(_CONFIGS / 'data.py'), 'Data config file.')
 _SOURCE = flags.DEFINE_enum(
     'source', None, sorted(builders.SOURCES), 'Layout of --root.')
@@ -35,25 +36,27 @@ _ROOT = flags.DEFINE_string('root', None, 'Root folder of the source.')
 _OUT = flags.DEFINE_string(
     'out', None, 'Data folder; the dataset goes to <out>/<name>/<version>.')
 _WORKERS = flags.DEFINE_integer(
-    'workers', 1, 'Processes cropping videos in parallel.')
+    'workers', 1, 'Processes cropping videos in parallel.', lower_bound=1)
 flags.mark_flags_as_required(['source', 'root', 'out'])
 
 
 def main(argv):
-  if len(argv) > 1:
-    raise app.UsageError(f'unexpected arguments: {argv[1:]}')
-  try:
-    path, summary = builders.build(
-        _SOURCE.value, root=_ROOT.value, out=_OUT.value,
-        config=_CONFIG.value.curation, workers=_WORKERS.value)
-  except (curate.SourceError, dataset.DatasetError) as e:
-    sys.exit(f'error: {e}')
+  del argv  # cli.run allows none.
+  xla.use_fast_cpu_flags()
+  validation.check_data(_CONFIG.value)
+  if not pathlib.Path(_ROOT.value).is_dir():
+    raise curate.SourceError(f'--root={_ROOT.value}: no such folder')
+  files.check_folder(_OUT.value, what='--out')
+  path, summary = builders.build(
+      _SOURCE.value, root=_ROOT.value, out=_OUT.value,
+      config=_CONFIG.value.curation, workers=_WORKERS.value)
   print(builders.format_summary(path, summary))
 
 
 def run():
   """Console entry point (siamfc-build-data)."""
-  app.run(main)
+  cli.run(main, errors=(curate.SourceError, dataset.DatasetError),
+          interrupted='; the same command carries on where it stopped')
 
 
 if __name__ == '__main__':

@@ -11,20 +11,20 @@ Prints the overall table and the path of the report (see
 siamfc_jax/configs/evaluate.py); re-running resumes an interrupted run.
 """
 
-import sys
-
-from absl import app
 from absl import flags
-from ml_collections import config_flags
 
 from siamfc_jax import boxes
 from siamfc_jax import checkpoints
+from siamfc_jax import cli
 from siamfc_jax import configs
 from siamfc_jax import evaluation
+from siamfc_jax import files
 from siamfc_jax import reports
 from siamfc_jax import sequences
+from siamfc_jax import validation
+from siamfc_jax import xla
 
-_CONFIG = config_flags.DEFINE_config_file(
+_CONFIG = cli.define_config(
     'config', str(configs.DIRECTORY / 'evaluate.py'),
     'Evaluation config file.')
 _BENCHMARK = flags.DEFINE_enum(
@@ -34,24 +34,26 @@ _RESULTS = flags.DEFINE_string('results', None, 'Sets config.results_dir.')
 
 
 def main(argv):
-  if len(argv) > 1:
-    raise app.UsageError(f'unexpected arguments: {argv[1:]}')
+  del argv  # cli.run allows none.
+  xla.use_fast_cpu_flags()
   config = _CONFIG.value
   for field, flag in (('benchmark', _BENCHMARK), ('root', _ROOT),
                       ('results_dir', _RESULTS)):
     if flag.value is not None:
       config[field] = flag.value
-  try:
-    summary, path = evaluation.evaluate(config)
-  except (sequences.SequenceError, boxes.BoxError, checkpoints.WeightsError,
-          evaluation.EvaluationError) as e:
-    sys.exit(f'error: {e}')
+  validation.check_evaluate(config)
+  files.check_folder(config.results_dir, what='--results' if _RESULTS.value
+                     else 'config.results_dir')
+  summary, path = evaluation.evaluate(config)
   print(reports.overall_text(summary, path))
 
 
 def run():
   """Console entry point (siamfc-evaluate)."""
-  app.run(main)
+  cli.run(main, errors=(sequences.SequenceError, boxes.BoxError,
+                        checkpoints.WeightsError, evaluation.EvaluationError),
+          interrupted='; the result files of the sequences done are kept:'
+          ' the same command tracks only the others')
 
 
 if __name__ == '__main__':

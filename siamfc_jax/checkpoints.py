@@ -165,6 +165,30 @@ def import_matconvnet(path, template, *, score_gain: float,
       float(bias) - adjust_gain * float(np.ravel(moments)[0]))
 
 
+def _torch_load_problem(path: pathlib.Path, error: Exception) -> str:
+  """torch.load's reason for failing, in one line.
+
+  Its message spans several lines advising weights_only=False, which runs
+  the file's code: not advice to pass on for weights of unknown origin.
+  """
+  text = str(error)
+  if 'WeightsUnpickler error:' in text:
+    reason = next((line.strip() for line in text.split(
+        'WeightsUnpickler error:', 1)[1].splitlines() if line.strip()), '')
+    found = re.search(r'GLOBAL (\S+)', reason)
+    if found:
+      return (f'it stores Python objects ({found[1]}); only tensors are'
+              ' read, as torch.load(weights_only=True) does')
+    return f'not a PyTorch checkpoint: {reason}'
+  try:
+    if path.stat().st_size == 0:
+      return 'empty file, 0 bytes'
+  except OSError:
+    pass
+  lines = [line.strip() for line in text.splitlines() if line.strip()]
+  return lines[0] if lines else type(error).__name__
+
+
 def import_siamfc_pytorch(path, template, *, bgr_input: bool = False):
   """Loads a siamfc-pytorch checkpoint (``*.pth``; needs torch installed).
 
@@ -186,8 +210,13 @@ def import_siamfc_pytorch(path, template, *, bgr_input: bool = False):
   try:
     raw = torch.load(path, map_location='cpu', weights_only=True)
   except Exception as e:  # torch raises many types for bad files.
-    raise WeightsError(f'{path}: cannot read checkpoint ({e})') from None
+    raise WeightsError(
+        f'{path}: cannot read checkpoint ({_torch_load_problem(path, e)})'
+    ) from None
   raw = raw.get('state_dict', raw) if isinstance(raw, dict) else raw
+  if not isinstance(raw, dict):
+    raise WeightsError(f'{path}: holds a {type(raw).__name__}, not a'
+                       ' state dict of tensors')
   raw = {k.removeprefix('module.'): v.double().numpy() for k, v in raw.items()
          if hasattr(v, 'numpy') and v.is_floating_point()}
   try:

@@ -1,8 +1,47 @@
-"""Atomic file writes: a crash never leaves a half-written result."""
+"""Atomic file writes: a crash never leaves a half-written result.
+
+``check_folder`` tells, before a long run, whether its results could be
+written at all.
+"""
 
 import os
 import pathlib
 import tempfile
+
+
+class FolderError(ValueError):
+  """A folder that cannot be created or written to."""
+
+
+def check_folder(folder, *, what: str) -> pathlib.Path:
+  """Checks that files can be written in ``folder`` (made when needed).
+
+  Creates nothing: a probe file is written and removed in the folder, or in
+  its nearest existing parent, where the folder will be made.
+
+  Args:
+    folder: the folder results will be written to.
+    what: how the user named it, e.g. '--output_dir', for the message.
+
+  Returns:
+    The folder, as a path.
+
+  Raises:
+    FolderError: naming ``what``, the folder and the reason.
+  """
+  folder = pathlib.Path(folder)
+  existing = next(path for path in (folder, *folder.absolute().parents)
+                  if path.exists())
+  if not existing.is_dir():
+    raise FolderError(f'{what}={folder}: {existing} is a file, not a folder')
+  try:
+    fd, probe = tempfile.mkstemp(dir=existing, prefix='.write-check-')
+    os.close(fd)
+    os.unlink(probe)
+  except OSError as e:
+    raise FolderError(f'{what}={folder}: cannot write in {existing}'
+                      f' ({e.strerror or e})') from None
+  return folder
 
 
 def write_bytes(path, data: bytes) -> None:

@@ -17,6 +17,7 @@ from typing import Callable, Iterator
 
 import imageio.v3 as iio
 import numpy as np
+import PIL.Image
 
 from siamfc_jax import files
 
@@ -36,6 +37,8 @@ class Sequence:
   num_frames: int | None
   read_frames: Callable[[], Iterator[np.ndarray]]
   groundtruth: np.ndarray | None = None
+  # The file the ground truth was read from, for messages.
+  groundtruth_file: pathlib.Path | None = None
 
   def __iter__(self) -> Iterator[np.ndarray]:
     return self.read_frames()
@@ -69,6 +72,52 @@ def to_rgb(image) -> np.ndarray:
   return image
 
 
+def check_pixels(image, *, where: str = 'frame') -> None:
+  """Raises SequenceError unless ``image`` holds RGB values 0..255.
+
+  Catches the common mistakes of frames scaled to [0, 1] (floats from
+  skimage or PIL conversions), 16-bit frames and non-numeric arrays, which
+  would otherwise be tracked as if they were dark 8-bit images.
+  """
+  image = np.asarray(image)
+  if image.dtype == np.uint8:
+    return
+  if image.dtype.kind not in 'uif':
+    raise SequenceError(f'{where}: pixels of dtype {image.dtype}; expected'
+                        ' uint8 (or integers/floats) with values 0..255')
+  if image.size == 0:
+    return
+  low, high = float(np.min(image)), float(np.max(image))
+  if not (np.isfinite(low) and np.isfinite(high)):
+    raise SequenceError(f'{where}: pixels of dtype {image.dtype} include NaN'
+                        ' or infinite values; expected values 0..255')
+  if low < 0 or high > 255:
+    raise SequenceError(
+        f'{where}: {image.dtype} pixels from {low:g} to {high:g}; expected'
+        ' RGB values 0..255 (e.g. 16-bit frames divided by 257)')
+  if image.dtype.kind == 'f' and 0 < high <= 1:
+    raise SequenceError(
+        f'{where}: {image.dtype} pixels from {low:g} to {high:g}, as if'
+        ' scaled to [0, 1]; expected values 0..255: pass image * 255 (or'
+        ' uint8 frames)')
+
+
+def _image_problem(path, error: Exception) -> str:
+  """Why Pillow could not read ``path``, in words."""
+  path = pathlib.Path(path)
+  try:
+    if path.is_file() and path.stat().st_size == 0:
+      return 'empty file, 0 bytes'
+  except OSError:
+    pass
+  if isinstance(error, PIL.UnidentifiedImageError) or (
+      'can not handle the given uri' in str(error)):
+    return 'not an image, or its header is corrupt'
+  if isinstance(error, OSError) and error.strerror:
+    return error.strerror
+  return str(error) or type(error).__name__
+
+
 def read_image(path) -> np.ndarray:
   """Reads one frame as (H, W, 3); a bad file raises SequenceError.
 
@@ -82,7 +131,8 @@ def read_image(path) -> np.ndarray:
       else:
         image = file.read(index=0, mode='RGB')
   except Exception as e:  # Pillow raises many types for bad files.
-    raise SequenceError(f'{path}: cannot read image ({e})') from None
+    raise SequenceError(
+        f'{path}: cannot read image ({_image_problem(path, e)})') from None
   return to_rgb(image)
 
 
@@ -143,6 +193,29 @@ def frame_paths(folder: pathlib.Path) -> list[pathlib.Path]:
   return paths
 
 
+def check_frames(paths) -> None:
+  """Opens the header of every frame: readable images of one size.
+
+  Reads no pixels (about a twentieth of the time decoding takes), so that
+  a file that is not an image, or of another size, is reported before
+  tracking starts rather than when its turn comes. Corrupt pixel data (e.g. a truncated
+  JPEG) is still found only when the frame is decoded.
+  """
+  first = None
+  for path in paths:
+    try:
+      with PIL.Image.open(path) as image:
+        width, height = image.size
+    except Exception as e:  # Pillow raises many types for bad files.
+      raise SequenceError(
+          f'{path}: cannot read image ({_image_problem(path, e)})') from None
+    first = first or ((height, width), path)
+    if (height, width) != first[0]:
+      raise SequenceError(
+          f'{path}: frame size {(height, width)} differs from the first'
+          f' frame {first[0]} ({first[1].name})')
+
+
 def _read_same_size(paths) -> Iterator[np.ndarray]:
   first_shape = None
   for path in paths:
@@ -154,24 +227,33 @@ def _read_same_size(paths) -> Iterator[np.ndarray]:
     yield frame
 
 
-def load_folder(folder) -> Sequence:
-  """Loads a sequence folder (frames in ``img/`` or the folder itself)."""
+def load_folder(folder, *, check: bool = False) -> Sequence:
+  """Loads a sequence folder (frames in ``img/`` or the folder itself).
+
+  Args:
+    folder: the sequence folder.
+    check: open every frame's header now (``check_frames``), not only when
+      the frames are read.
+  """
   folder = pathlib.Path(folder)
   if not folder.is_dir():
     raise SequenceError(f'{folder}: no such sequence folder')
   paths = frame_paths(folder)
-  groundtruth = None
+  groundtruth = groundtruth_file = None
   for name in GROUNDTRUTH_NAMES:
     if (folder / name).is_file():
-      groundtruth = read_boxes(folder / name)
+      groundtruth_file = folder / name
+      groundtruth = read_boxes(groundtruth_file)
       if len(groundtruth) != len(paths):
         raise SequenceError(
             f'{folder / name}: {len(groundtruth)} boxes for {len(paths)}'
             f' frames in {paths[0].parent}')
       break
+  if check:
+    check_frames(paths)
   return Sequence(name=folder.name, num_frames=len(paths),
                   read_frames=lambda: _read_same_size(paths),
-                  groundtruth=groundtruth)
+                  groundtruth=groundtruth, groundtruth_file=groundtruth_file)
 
 
 def _read_video(source, label: str) -> Iterator[np.ndarray]:
@@ -194,7 +276,9 @@ def load_video(path, groundtruth=None) -> Sequence:
   boxes = read_boxes(groundtruth) if groundtruth else None
   return Sequence(name=path.stem, num_frames=None,
                   read_frames=lambda: _read_video(path, str(path)),
-                  groundtruth=boxes)
+                  groundtruth=boxes,
+                  groundtruth_file=pathlib.Path(groundtruth) if groundtruth
+                  else None)
 
 
 def load_camera(index: int) -> Sequence:

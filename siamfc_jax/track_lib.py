@@ -2,7 +2,7 @@
 
 import csv
 import io
-import pathlib
+import itertools
 
 import ml_collections
 import tqdm
@@ -16,18 +16,54 @@ from siamfc_jax import sequences
 from siamfc_jax import tracker as tracker_lib
 
 
+class Stop:
+  """A request to end tracking after the current frame (e.g. on Ctrl-C).
+
+  ``request()`` is refused (returns False) until the first frame has been
+  tracked, while there is nothing to save and the tracker compiles.
+  """
+
+  def __init__(self):
+    self.tracking = False
+    self.requested = False
+
+  def request(self) -> bool:
+    self.requested = self.tracking
+    return self.requested
+
+  def until(self, frames):
+    """``frames``, ending before the next one once a stop is requested."""
+    frames = iter(frames)
+    self.tracking = False
+    while not self.requested:
+      try:
+        frame = next(frames)
+      except StopIteration:
+        return
+      except Exception:  # pylint: disable=broad-except
+        # A source killed by the same Ctrl-C (FFmpeg, in the job's process
+        # group) fails as the stop is requested.
+        if self.requested:
+          return
+        raise
+      yield frame
+      self.tracking = True
+
+
 def track_sequence(config: ml_collections.ConfigDict,
                    sequence: sequences.Sequence, *,
                    output_dir,
                    init_box=None,
                    render_path=None,
-                   show_progress: bool = True) -> dict:
+                   show_progress: bool = True,
+                   stop: Stop | None = None) -> dict:
   """Tracks ``sequence`` and writes its results to ``output_dir``.
 
   Writes ``<name>.txt`` (boxes, OTB format), ``<name>.csv`` (per frame:
   box, peak score, seconds) and ``<name>.json`` (config, git revision,
-  frames per second and, with ground truth, OPE success AUC and precision
-  at 20 px); with ``render_path``, also a video with the boxes drawn.
+  frames per second, whether the run was interrupted and, with ground
+  truth, OPE success AUC and precision at 20 px); with ``render_path``, also
+  a video with the boxes drawn. ``output_dir`` is checked before tracking.
 
   Args:
     config: a track config (see siamfc_jax/configs/track_3s.py).
@@ -37,6 +73,9 @@ def track_sequence(config: ml_collections.ConfigDict,
       first ground-truth box.
     render_path: optional .mp4 or .gif to write.
     show_progress: show a progress bar.
+    stop: once its stop is requested, tracking ends after the current
+      frame; the frames tracked are written, evaluated on the ground truth
+      of those frames, and recorded with ``"interrupted": true``.
 
   Returns:
     The record written to ``<name>.json``.
@@ -46,13 +85,16 @@ def track_sequence(config: ml_collections.ConfigDict,
       raise sequences.SequenceError(
           f'{sequence.name}: no ground truth, so an initial box is needed')
     init_box = sequence.groundtruth[0]
+  output_dir = files.check_folder(output_dir, what='output_dir')
   weights = checkpoints.weights_path(config)
   tracker = tracker_lib.Tracker(checkpoints.load_for_tracking(config), config)
   total = sequence.num_frames - 1 if sequence.num_frames else None
   progress = lambda frames: tqdm.tqdm(  # noqa: E731
       frames, total=total, desc=sequence.name, unit='frame',
       disable=not show_progress)
-  result = tracker.track(sequence, init_box, progress=progress)
+  frames = stop.until(sequence) if stop else sequence
+  result = tracker.track(frames, init_box, progress=progress)
+  interrupted = bool(stop and stop.requested)
 
   # The first update compiles the step; steady-state speed leaves it out.
   steady = result.seconds[2:]
@@ -62,23 +104,34 @@ def track_sequence(config: ml_collections.ConfigDict,
       weights=str(weights) if weights else f'untrained (seed {config.seed})',
       fps=float(len(steady) / steady.sum()) if steady.size else None,
       fps_with_compile=float(len(result.seconds) / result.seconds.sum()),
+      interrupted=interrupted,
   )
-  if sequence.groundtruth is not None:
-    if len(sequence.groundtruth) != len(result.boxes):
-      raise sequences.SequenceError(
-          f'{sequence.name}: {len(sequence.groundtruth)} ground-truth boxes'
-          f' for {len(result.boxes)} frames')
-    ope = metrics.ope(result.boxes, sequence.groundtruth)
-    summary.update(success_auc=ope.auc, precision_20px=ope.precision)
+  groundtruth, mismatch = sequence.groundtruth, None
+  if groundtruth is not None:
+    if interrupted:
+      groundtruth = groundtruth[:len(result.boxes)]
+    if len(groundtruth) != len(result.boxes):
+      # A box file that does not fit the video (its length is known only
+      # now): the boxes tracked are still written, without metrics.
+      mismatch = sequences.SequenceError(
+          f'{sequence.name}: {len(groundtruth)} ground-truth boxes'
+          f' for {len(result.boxes)} frames; the boxes tracked are in'
+          f' {output_dir}, without metrics')
+      groundtruth = None
+    else:
+      ope = metrics.ope(result.boxes, groundtruth)
+      summary.update(success_auc=ope.auc, precision_20px=ope.precision)
 
-  output_dir = pathlib.Path(output_dir)
   sequences.write_boxes(output_dir / f'{sequence.name}.txt', result.boxes)
   write_frames_csv(output_dir / f'{sequence.name}.csv', result)
   record = records.run_record(config, **summary)
   records.write_json(output_dir / f'{sequence.name}.json', record)
   if render_path:
     render.write_video(render_path, render.annotate(
-        sequence, result.boxes, sequence.groundtruth))
+        itertools.islice(sequence, len(result.boxes)), result.boxes,
+        groundtruth))
+  if mismatch:
+    raise mismatch
   return record
 
 

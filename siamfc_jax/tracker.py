@@ -30,6 +30,7 @@ from siamfc_jax import checkpoints
 from siamfc_jax import crops
 from siamfc_jax import model as model_lib
 from siamfc_jax import sequences
+from siamfc_jax import validation
 from siamfc_jax.configs import track_3s
 
 Variables = Mapping[str, Any]
@@ -120,9 +121,7 @@ class Settings:
 
   @property
   def response_size(self) -> int:
-    exemplar_cells = self.exemplar_size // self.total_stride
-    instance_cells = self.instance_size // self.total_stride
-    return instance_cells - exemplar_cells + 1
+    return model_lib.response_size(self.exemplar_size, self.instance_size)
 
   @property
   def upsampled_size(self) -> int:
@@ -419,6 +418,7 @@ class Tracker:
     self.settings = Settings.from_config(config)
     self._state = None
     self._frame_shape = None
+    self._dtype = None
 
   @classmethod
   def from_pretrained(cls, config: ml_collections.ConfigDict | None = None,
@@ -434,10 +434,21 @@ class Tracker:
     if checkpoint:
       config = config.copy_and_resolve_references()
       config.checkpoint = str(checkpoint)
+    validation.check_track(config)
     return cls(checkpoints.load_for_tracking(config), config)
 
   def init(self, image, box) -> None:
+    """Starts tracking ``box``, 1-based (x, y, w, h), in ``image``.
+
+    ``image`` holds RGB (or gray) values 0..255; a float image scaled to
+    [0, 1], or a box of another shape than (4,), raises a ValueError.
+    """
+    sequences.check_pixels(image, where='first frame')
+    self._dtype = np.asarray(image).dtype
     image = sequences.to_rgb(image)
+    if np.shape(box) != (4,):
+      raise boxes.BoxError(f'initial box: expected 4 numbers x,y,w,h (shape'
+                           f' (4,)), got shape {np.shape(box)}')
     box = boxes.check_box(box, image.shape, where='initial box')
     self._frame_shape = image.shape
     self._state = init(self.variables, image, box, settings=self.settings)
@@ -450,6 +461,11 @@ class Tracker:
   def _update(self, image):
     if self._state is None:
       raise RuntimeError('call init(image, box) before update(image)')
+    if np.asarray(image).dtype != self._dtype:
+      # The range is checked on the first frame (a dark frame later on is
+      # no mistake), and again where the dtype changes (e.g. frames scaled
+      # to [0, 1] after a uint8 one).
+      sequences.check_pixels(image)
     image = sequences.to_rgb(image)
     if image.shape != self._frame_shape:
       raise sequences.SequenceError(

@@ -253,6 +253,71 @@ def test_read_image_missing_or_corrupt_raises(tmp_path):
     sequences.read_image(tmp_path / 'bad.png')
 
 
+@pytest.mark.parametrize('data,reason', [
+    (b'not a jpeg at all', 'not an image, or its header is corrupt'),
+    (b'', 'empty file, 0 bytes'),
+])
+def test_a_bad_frame_says_why_in_words(tmp_path, data, reason):
+  (tmp_path / 'bad.jpg').write_bytes(data)
+  with pytest.raises(SequenceError) as info:
+    sequences.read_image(tmp_path / 'bad.jpg')
+  assert str(info.value) == f'{tmp_path / "bad.jpg"}: cannot read image' \
+      f' ({reason})'
+
+
+@pytest.mark.parametrize('bad', ['garbage', 'empty', 'size'])
+def test_checked_folder_finds_a_bad_frame_before_reading(tmp_path, bad):
+  folder = make_sequence(tmp_path / 'seq', count=4, groundtruth='1,1,2,2\n' * 4)
+  last = folder / 'img' / '00000004.jpg'
+  if bad == 'size':
+    iio.imwrite(last, np.zeros((HEIGHT + 2, WIDTH, 3), np.uint8))
+  else:
+    last.write_bytes(b'garbage' if bad == 'garbage' else b'')
+  sequences.load_folder(folder)  # Frames are read lazily...
+  with pytest.raises(SequenceError, match='00000004.jpg: ') as info:
+    sequences.load_folder(folder, check=True)  # ...or checked at once.
+  if bad == 'size':
+    assert 'differs from the first frame (24, 32) (00000001.jpg)' in str(
+        info.value)
+
+
+def test_checked_folder_reads_headers_only(tmp_path):
+  folder = make_sequence(tmp_path / 'seq', count=3)
+  data = (folder / 'img' / '00000003.jpg').read_bytes()
+  # Truncated pixel data: the header is intact, decoding fails.
+  (folder / 'img' / '00000003.jpg').write_bytes(data[:-100])
+  sequence = sequences.load_folder(folder, check=True)
+  with pytest.raises(SequenceError, match='00000003.jpg: cannot read image'):
+    list(sequence)
+
+
+def test_ground_truth_file_is_known(tmp_path):
+  folder = make_sequence(tmp_path / 'seq', groundtruth='1,1,2,2\n' * 3)
+  sequence = sequences.truncate(sequences.load_folder(folder), 2)
+  assert sequence.groundtruth_file == folder / 'groundtruth.txt'
+  assert sequences.load_folder(make_sequence(
+      tmp_path / 'plain')).groundtruth_file is None
+
+
+@pytest.mark.parametrize('image', [
+    np.zeros((4, 4, 3), np.uint8), np.full((4, 4), 255.0),
+    np.zeros((4, 4, 3)), np.arange(48).reshape(4, 4, 3),
+])
+def test_check_pixels_takes_0_to_255(image):
+  sequences.check_pixels(image)
+
+
+@pytest.mark.parametrize('image,message', [
+    (np.full((4, 4, 3), 0.5), r'from 0.5 to 0.5, as if scaled to \[0, 1\]'),
+    (np.full((4, 4, 3), 300, np.int32), 'from 300 to 300; expected'),
+    (np.full((4, 4, 3), np.inf), 'infinite'),
+    (np.array([['a']]), 'dtype <U1'),
+])
+def test_check_pixels_names_the_mistake(image, message):
+  with pytest.raises(SequenceError, match=message):
+    sequences.check_pixels(image, where='frame 3')
+
+
 def test_to_rgb_shapes():
   gray = np.arange(12, dtype=np.uint8).reshape(3, 4)
   np.testing.assert_array_equal(sequences.to_rgb(gray),

@@ -16,6 +16,7 @@ from siamfc_jax import crops
 from siamfc_jax import demo
 from siamfc_jax import sequences
 from siamfc_jax import tracker
+from siamfc_jax import validation
 from siamfc_jax.configs import track_3s
 from siamfc_jax.configs import track_5s
 from siamfc_jax.configs import track_reference
@@ -164,6 +165,47 @@ def test_bad_input_gives_clear_errors():
     fresh.update(np.zeros((100, 121, 3), np.uint8))
   with pytest.raises(sequences.SequenceError, match='image'):
     fresh.update(np.zeros((100, 120, 2), np.uint8))
+
+
+@pytest.mark.parametrize('frame,message', [
+    # A float image scaled to [0, 1] would be tracked as a dark 8-bit one.
+    (np.random.default_rng(0).random((100, 120, 3)),
+     r'as if scaled to \[0, 1\]'),
+    (np.full((100, 120, 3), 4095, np.uint16), r'from 4095 to 4095; expected'),
+    (np.full((100, 120, 3), -1.0), 'from -1 to -1'),
+    (np.full((100, 120, 3), np.nan, np.float32), 'NaN'),
+    (np.ones((100, 120, 3), bool), 'dtype bool'),
+])
+def test_init_rejects_pixels_not_0_to_255(untrained_tracker, frame, message):
+  with pytest.raises(ValueError, match=message):
+    untrained_tracker.init(frame, [10, 10, 20, 20])
+
+
+def test_init_takes_float_and_integer_pixels_0_to_255(untrained_tracker):
+  frame = np.random.default_rng(0).integers(0, 256, (100, 120, 3))
+  for pixels in (frame, frame.astype(np.float64), np.zeros((100, 120, 3))):
+    untrained_tracker.init(pixels, [10, 10, 20, 20])
+
+
+def test_init_rejects_a_box_of_another_shape(untrained_tracker):
+  frame = np.zeros((100, 120, 3), np.uint8)
+  for box in (np.array([[10, 10, 20, 20]]), [[10, 10], [20, 20]]):
+    with pytest.raises(boxes.BoxError, match=r'shape \(4,\)\), got shape'):
+      untrained_tracker.init(frame, box)
+
+
+def test_update_checks_frames_of_another_dtype(untrained_tracker):
+  frame = np.random.default_rng(0).integers(0, 256, (100, 120, 3), np.uint8)
+  untrained_tracker.init(frame, [10, 10, 20, 20])
+  with pytest.raises(sequences.SequenceError, match=r'scaled to \[0, 1\]'):
+    untrained_tracker.update(frame / 255)
+
+
+def test_from_pretrained_checks_the_config():
+  config = track_3s.get_config()
+  config.num_scales = 4
+  with pytest.raises(validation.ConfigError, match='config.num_scales=4'):
+    tracker.Tracker.from_pretrained(config)
 
 
 def test_init_embeds_the_exemplar_once(untrained_tracker):
