@@ -9,7 +9,8 @@ files, in each benchmark's own layout under the results folder:
           submission layout (<tracker>.zip is that folder, zipped);
   vot     <tracker>/baseline/<seq>/<seq>_001.txt and <seq>_time.txt: the
           reset-based run in pysot's format (1 initialised, 2 failure,
-          0 skipped, else a 0-based x,y,w,h box).
+          0 skipped, else a 0-based x,y,w,h box); overlaps are the VOT
+          toolkit's, on the ground-truth polygons (``metrics.vot_overlap``).
 
 Files are written atomically, the box file last, so a sequence whose box
 file has one line per frame is complete: an interrupted run started again
@@ -42,6 +43,9 @@ from siamfc_jax import tracker as tracker_lib
 BENCHMARKS = ('otb', 'got10k', 'vot')
 TRACKERS = ('siamfc', *baselines.BASELINES)
 RECORD = 'evaluation.json'
+# Ground-truth polygons kept beside the boxes of groundtruth.txt (the
+# layout of ../shared/data/sequences).
+VOT_POLYGON_NAME = 'groundtruth_polygon.txt'
 
 
 class EvaluationError(ValueError):
@@ -60,6 +64,8 @@ class Entry:
   resolution: tuple[int, int] | None = None  # GOT-10k's (width, height).
   cover: np.ndarray | None = None  # GOT-10k cover.label.
   absence: np.ndarray | None = None  # GOT-10k absence.label.
+  # VOT: (N, K, 2) ground-truth polygon corners (``read_vot_polygons``).
+  polygons: np.ndarray | None = None
 
   @property
   def name(self) -> str:
@@ -137,6 +143,40 @@ def load_got10k_sequence(folder) -> Entry:
                absence=_read_label(folder / 'absence.label', len(paths)))
 
 
+def read_vot_polygons(folder, num_frames: int) -> np.ndarray | None:
+  """The ground-truth polygons of a VOT sequence folder, if it has any.
+
+  They are the 8-number lines (0-based corners, as the toolkit reads them)
+  of groundtruth_polygon.txt where present (folders that keep the boxes in
+  groundtruth.txt), else of the ground-truth file.
+
+  Returns:
+    (num_frames, 4, 2) corners, NaN on the other lines (boxes, NaN); None
+    when no line is a polygon.
+  """
+  folder = pathlib.Path(folder)
+  names = (VOT_POLYGON_NAME, *sequences.GROUNDTRUTH_NAMES)
+  path = next((folder / n for n in names if (folder / n).is_file()), None)
+  if path is None:
+    return None
+  rows = []
+  for line in path.read_text().splitlines():
+    fields = [f for f in re.split(r'[,\s]+', line.strip()) if f]
+    if not fields:
+      continue
+    try:
+      values = np.array([float(f) for f in fields])
+    except ValueError:
+      raise sequences.SequenceError(
+          f'{path}: expected numbers, got {line.strip()!r}') from None
+    rows.append(values if values.size == 8 else np.full(8, np.nan))
+  if len(rows) != num_frames:
+    raise sequences.SequenceError(
+        f'{path}: {len(rows)} regions for {num_frames} frames')
+  polygons = np.stack(rows).reshape(-1, 4, 2)
+  return polygons if not np.isnan(polygons).all() else None
+
+
 def _truncate(entry: Entry, max_frames: int | None) -> Entry:
   if max_frames is None:
     return entry
@@ -146,7 +186,8 @@ def _truncate(entry: Entry, max_frames: int | None) -> Entry:
 
   return dataclasses.replace(
       entry, sequence=sequences.truncate(entry.sequence, max_frames),
-      cover=cut(entry.cover), absence=cut(entry.absence))
+      cover=cut(entry.cover), absence=cut(entry.absence),
+      polygons=cut(entry.polygons))
 
 
 def load_benchmark(benchmark: str, root, *, names=(),
@@ -176,7 +217,9 @@ def load_benchmark(benchmark: str, root, *, names=(),
       sequence = sequences.load_folder(folder)
       if sequence.groundtruth is None:
         raise sequences.SequenceError(f'{folder}: no ground truth')
-      entries.append(Entry(sequence))
+      polygons = (read_vot_polygons(folder, sequence.num_frames)
+                  if benchmark == 'vot' else None)
+      entries.append(Entry(sequence, polygons=polygons))
   else:
     raise EvaluationError(f'unknown benchmark {benchmark!r}; choose from'
                           f' {", ".join(BENCHMARKS)}')
@@ -214,47 +257,58 @@ def run_ope(tracker, sequence: sequences.Sequence,
                                  np.asarray(seconds))
 
 
-def run_reset(tracker, sequence: sequences.Sequence, *,
-              skip_frames: int) -> tuple[metrics.VOTRun, np.ndarray]:
+def run_reset(tracker, sequence: sequences.Sequence, *, skip_frames: int,
+              polygons=None) -> tuple[metrics.VOTRun, np.ndarray]:
   """The VOT/pysot reset-based run: re-initialise after each failure.
 
-  A failure is a box that does not overlap the ground truth (IoU 0 within
-  the image); the tracker is initialised again on the ground truth
-  ``skip_frames`` frames later. Frames without valid ground truth where an
-  initialisation is due are skipped.
+  A failure is a box that does not overlap the ground truth (the VOT
+  toolkit's overlap 0, on ``polygons`` where given, within the image); the
+  tracker is initialised again on the ground-truth box ``skip_frames``
+  frames later. Frames without valid ground truth where an initialisation
+  is due are skipped.
 
   Returns:
     (the run, seconds per frame; 0 for skipped frames).
   """
   groundtruth = np.asarray(sequence.groundtruth, np.float64)
+  if polygons is not None:
+    polygons = np.asarray(polygons, np.float64)
+    if len(polygons) != len(groundtruth):
+      raise ValueError(f'{len(polygons)} polygons for {len(groundtruth)}'
+                       ' frames')
   codes, results, seconds = [], [], []
   restart = 0
   width = height = 0
   for i, frame in enumerate(sequence):
     height, width = np.shape(frame)[:2]
     start = time.perf_counter()
+    elapsed = 0.0
     box = np.full(4, np.nan)
     if i == restart and not boxes_lib.is_valid(groundtruth[i])[0]:
       restart += 1
       code = metrics.VOT_SKIPPED
     elif i == restart:
       tracker.init(frame, groundtruth[i])
+      elapsed = time.perf_counter() - start
       code = metrics.VOT_INIT
     elif i > restart:
       box = np.asarray(tracker.update(frame), np.float64)
+      elapsed = time.perf_counter() - start  # The tracker's time only.
       code = metrics.VOT_TRACKED
-      if metrics.vot_iou(box, groundtruth[i], bound=(width, height))[0] <= 0:
+      overlap = metrics.vot_overlap(
+          box, groundtruth[i], size=(width, height),
+          polygons=None if polygons is None else polygons[i:i + 1])[0]
+      if overlap <= 0:
         box = np.full(4, np.nan)
         code = metrics.VOT_FAILURE
         restart = i + skip_frames
     else:
       code = metrics.VOT_SKIPPED
-    seconds.append(time.perf_counter() - start
-                   if code != metrics.VOT_SKIPPED else 0.0)
+    seconds.append(elapsed)
     codes.append(code)
     results.append(box)
   run = metrics.VOTRun(np.asarray(codes), np.stack(results), groundtruth,
-                       width, height)
+                       width, height, polygons)
   return run, np.asarray(seconds)
 
 
@@ -362,7 +416,8 @@ def run_tracker(name: str, entries, config: ml_collections.ConfigDict) -> int:
     for entry in missing:
       if benchmark == 'vot':
         run, seconds = run_reset(tracker, entry.sequence,
-                                 skip_frames=config.vot.skip_frames)
+                                 skip_frames=config.vot.skip_frames,
+                                 polygons=entry.polygons)
         write_vot_result(results_dir, name, entry.name, run, seconds)
       else:
         result = run_ope(tracker, entry.sequence, entry.sequence.groundtruth[0])
@@ -469,7 +524,7 @@ def _summarize_vot(results_dir, name, entries, vot) -> dict:
     codes, run_boxes = read_vot_result(boxes_path)
     width, height = entry.frame_size()
     run = metrics.VOTRun(codes, run_boxes, entry.sequence.groundtruth,
-                         width, height)
+                         width, height, entry.polygons)
     runs.append(run)
     seconds.append(read_seconds(seconds_path))
     accuracy, robustness, lost = metrics.vot_accuracy_robustness(
