@@ -12,6 +12,7 @@ import jax
 import jax.numpy as jnp
 import ml_collections
 
+from siamfc_jax import cpu_ops
 from siamfc_jax import xcorr
 
 Variables = Mapping[str, Any]
@@ -28,20 +29,23 @@ def accumulation_dtype(dtype) -> jnp.dtype:
 
 CONV_ALGORITHMS = ('direct', 'im2col')
 
+# config.model.ops: the CPU-tuned ops of siamfc_jax/cpu_ops.py, or plain
+# flax/lax ops; 'auto' picks the CPU-tuned ones on the CPU backend only, as
+# they were measured there only.
+OPS = ('auto', 'cpu_tuned', 'plain')
 
-def im2col_conv(x: jax.Array, kernel: jax.Array, *, stride: int,
-                preferred_element_type) -> jax.Array:
-  """VALID NHWC x HWIO convolution as strided slices and one matrix product.
 
-  XLA's CPU backend runs float64 convolutions with a naive loop (about 50x
-  slower than float32; a float64 train step took over a minute), but its
-  float64 matrix products are fast; this gives the same result.
+def resolve_ops(ops: str) -> str:
+  """'cpu_tuned' or 'plain' for an ``ops`` choice of OPS.
+
+  'auto' is 'cpu_tuned' where ``jax.default_backend()`` is the CPU, when
+  the network is traced, and 'plain' on GPUs and TPUs.
   """
-  patches = jnp.concatenate(
-      [s for _, _, s in _windows(x, kernel.shape[0], stride)], axis=-1)
-  return jnp.einsum('nhwk,ko->nhwo', patches,
-                    kernel.reshape(-1, kernel.shape[-1]),
-                    preferred_element_type=preferred_element_type)
+  if ops not in OPS:
+    raise ValueError(f'ops {ops!r} is not one of {OPS}')
+  if ops == 'auto':
+    return 'cpu_tuned' if jax.default_backend() == 'cpu' else 'plain'
+  return ops
 
 
 class GroupedConv(nn.Module):
@@ -50,9 +54,9 @@ class GroupedConv(nn.Module):
   The parameter layout is the same as ``nn.Conv(feature_group_count=g)``;
   ``split_groups`` and ``algorithm`` only change how it is computed: as one
   grouped convolution, or as ``groups`` ordinary convolutions on channel
-  slices, which XLA's CPU backend runs much faster and gives identical
-  results; each by XLA's convolution ('direct') or as a matrix product of
-  image patches ('im2col', for float64 reference runs).
+  slices (cpu_ops.split_group_conv, faster on XLA's CPU backend, identical
+  results); each by XLA's convolution ('direct') or as a matrix product of
+  image patches ('im2col', cpu_ops.im2col_conv, for float64 reference runs).
   """
 
   features: int
@@ -81,7 +85,7 @@ class GroupedConv(nn.Module):
                        f' {CONV_ALGORITHMS}')
     if self.algorithm == 'im2col':
       conv = functools.partial(
-          im2col_conv, stride=self.strides,
+          cpu_ops.im2col_conv, stride=self.strides,
           preferred_element_type=accumulation_dtype(self.dtype))
     else:
       conv = functools.partial(
@@ -95,130 +99,20 @@ class GroupedConv(nn.Module):
     elif not self.split_groups and self.algorithm == 'direct':
       y = conv(x, kernel, feature_group_count=self.groups)
     else:  # im2col always splits the groups.
-      xs = jnp.split(x, self.groups, axis=-1)
-      ks = jnp.split(kernel, self.groups, axis=-1)
-      y = jnp.concatenate([conv(xi, ki) for xi, ki in zip(xs, ks)], axis=-1)
+      y = cpu_ops.split_group_conv(conv, x, kernel, self.groups)
     return y + bias
 
 
-def _windows(x: jax.Array, window: int, stride: int):
-  """(row offset, column offset, strided slice) for each position in a
-  VALID window, row-major: the inputs of a pooling or a convolution."""
-  rows = (x.shape[1] - window) // stride + 1
-  cols = (x.shape[2] - window) // stride + 1
-  return [(i, j, x[:, i:i + stride * (rows - 1) + 1:stride,
-                   j:j + stride * (cols - 1) + 1:stride])
-          for i in range(window) for j in range(window)]
+def _max_pool(x: jax.Array) -> jax.Array:
+  return nn.max_pool(x, (3, 3), (2, 2))
 
 
-def _max_pool_forward(x, window, stride):
-  # The position of each window's first maximum (row-major) is kept as an
-  # index, so that the gradient never compares floats: XLA may recompute x
-  # inside the backward pass, rounded differently (fused multiply-adds),
-  # and an equality test against y then drops gradients at random.
-  windows = _windows(x, window, stride)
-  y = windows[0][2]
-  index = jnp.zeros(y.shape, jnp.int8)
-  for k, (_, _, values) in enumerate(windows[1:], start=1):
-    better = values > y
-    y = jnp.where(better, values, y)
-    index = jnp.where(better, jnp.int8(k), index)
-  # A zero-size array carries x's shape and dtype to the backward pass.
-  return y, (index, jnp.zeros((0, *x.shape), x.dtype))
-
-
-def _max_pool_backward(window, stride, residuals, grad):
-  # Each output's gradient goes to the first maximum of its window in
-  # row-major order, as XLA's select-and-scatter does, but as one fused
-  # loop instead of a scatter.
-  index, like = residuals
-  shape = like.shape[1:]
-  dx = jnp.zeros(shape, grad.dtype)
-  zero = jnp.zeros((), grad.dtype)
-  for k, (i, j) in enumerate((i, j) for i in range(window)
-                             for j in range(window)):
-    padding = [(0, 0, 0), (0, 0, 0), (0, 0, 0), (0, 0, 0)]
-    for axis, offset in ((1, i), (2, j)):
-      high = shape[axis] - offset - stride * (index.shape[axis] - 1) - 1
-      padding[axis] = (offset, high, stride - 1)
-    dx = dx + jax.lax.pad(jnp.where(index == k, grad, zero), zero, padding)
-  return (dx.astype(like.dtype),)
-
-
-@functools.partial(jax.custom_vjp, nondiff_argnums=(1, 2))
-def max_pool(x: jax.Array, window: int = 3, stride: int = 2) -> jax.Array:
-  """VALID max pooling of (N, H, W, C), the same values as ``nn.max_pool``.
-
-  Written as the maximum of strided slices with a hand-written gradient:
-  XLA's CPU reduce-window and its select-and-scatter gradient took about a
-  quarter of a train step.
-  """
-  return _max_pool_forward(x, window, stride)[0]
-
-
-max_pool.defvjp(_max_pool_forward, _max_pool_backward)
-
-
-def _batch_stats(x: jax.Array):
-  axes = tuple(range(x.ndim - 1))
-  mean = jnp.mean(x, axes)
-  var = jnp.maximum(jnp.mean(jnp.square(x), axes) - jnp.square(mean), 0.0)
-  return mean, var
-
-
-def _normalize_relu(x, mean, var, scale, bias, epsilon):
-  inv_std = jax.lax.rsqrt(var + epsilon)
-  return jnp.maximum((x - mean) * (inv_std * scale) + bias, 0.0), inv_std
-
-
-def _batch_norm_relu_forward(x, scale, bias, epsilon):
-  mean, var = _batch_stats(x)
-  y, inv_std = _normalize_relu(x, mean, var, scale, bias, epsilon)
-  return (y, mean, var), (x, mean, inv_std, scale, y)
-
-
-def _batch_norm_relu_backward(epsilon, residuals, cotangents):
-  del epsilon
-  x, mean, inv_std, scale, y = residuals
-  grad, grad_mean, grad_var = cotangents
-  axes = tuple(range(x.ndim - 1))
-  count = x.size // x.shape[-1]
-  grad = jnp.where(y > 0, grad, 0.0)
-  centered = x - mean
-  normalized = centered * inv_std
-  grad_bias = jnp.sum(grad, axes)
-  grad_scale = jnp.sum(grad * normalized, axes)
-  grad_x = (scale * inv_std / count) * (
-      count * grad - grad_bias - normalized * grad_scale)
-  # The batch mean and variance are outputs too (for the running averages).
-  grad_x = grad_x + (grad_mean + 2 * grad_var * centered) / count
-  return grad_x, grad_scale, grad_bias
-
-
-@functools.partial(jax.custom_vjp, nondiff_argnums=(3,))
-def batch_norm_relu(x: jax.Array, scale: jax.Array, bias: jax.Array,
-                    epsilon: float):
-  """ReLU of batch-normalised x, with the batch mean and (biased) variance.
-
-  The gradient is the closed form of BatchNorm's, in two passes over x
-  instead of the several that autodiff of the statistics produces.
-  """
-  return _batch_norm_relu_forward(x, scale, bias, epsilon)[0]
-
-
-batch_norm_relu.defvjp(_batch_norm_relu_forward, _batch_norm_relu_backward)
-
-
-def materialize(x: jax.Array) -> jax.Array:
-  """x itself, stored once rather than recomputed by the ops that read it.
-
-  A train step reads each convolution's input again, transposed, for the
-  weight gradient; XLA would recompute the BatchNorm, ReLU and max-pool
-  that made it inside every such copy (about 6% of a CPU train step). The
-  barrier holds only where XLA keeps barriers through fusion: on GPUs, and
-  on the CPU with the flags of siamfc_jax/xla.py.
-  """
-  return jax.lax.optimization_barrier(x)
+def _batch_norm_relu(x: jax.Array, scale: jax.Array, bias: jax.Array,
+                     epsilon: float):
+  """cpu_ops.batch_norm_relu's values, differentiated by autodiff."""
+  mean, var = cpu_ops.batch_stats(x)
+  y, _ = cpu_ops.normalize_relu(x, mean, var, scale, bias, epsilon)
+  return y, mean, var
 
 
 class BatchNormReLU(nn.Module):
@@ -226,11 +120,14 @@ class BatchNormReLU(nn.Module):
 
   Variables and updates are those of ``nn.BatchNorm`` (params scale, bias;
   batch_stats mean, var; ``ra = momentum * ra + (1 - momentum) * batch``).
+  ``ops`` (OPS) chooses the gradient of train mode: hand-written
+  (cpu_ops.batch_norm_relu) or autodiff's.
   """
 
   use_running_average: bool
   momentum: float
   epsilon: float
+  ops: str = 'auto'
 
   @nn.compact
   def __call__(self, x: jax.Array) -> jax.Array:
@@ -240,8 +137,10 @@ class BatchNormReLU(nn.Module):
     ra_mean = self.variable('batch_stats', 'mean', jnp.zeros, (features,))
     ra_var = self.variable('batch_stats', 'var', jnp.ones, (features,))
     if self.use_running_average:
-      return _normalize_relu(x, ra_mean.value, ra_var.value, scale, bias,
-                             self.epsilon)[0]
+      return cpu_ops.normalize_relu(x, ra_mean.value, ra_var.value, scale,
+                                    bias, self.epsilon)[0]
+    tuned = resolve_ops(self.ops) == 'cpu_tuned'
+    batch_norm_relu = cpu_ops.batch_norm_relu if tuned else _batch_norm_relu
     y, mean, var = batch_norm_relu(x, scale, bias, self.epsilon)
     if not self.is_initializing():
       ra_mean.value = (self.momentum * ra_mean.value
@@ -255,23 +154,29 @@ class AlexNetEmbedding(nn.Module):
 
   127x127 exemplars map to 6x6x256 and 255x255 search images to 22x22x256.
   Inputs are RGB pixel values in [0, 255], as in the original model.
+  ``ops`` (OPS) chooses the CPU-tuned ops of siamfc_jax/cpu_ops.py (with
+  ``split_groups``) or plain flax/lax ops: same parameters, same values.
   """
 
   bn_momentum: float = 0.95
   bn_epsilon: float = 1e-6
-  split_groups: bool = True
+  split_groups: bool = True  # With the CPU-tuned ops only.
   dtype: Any = jnp.float32
   conv_algorithm: str = 'direct'
+  ops: str = 'auto'
 
   @nn.compact
   def __call__(self, images: jax.Array, *, train: bool) -> jax.Array:
+    ops = resolve_ops(self.ops)
+    tuned = ops == 'cpu_tuned'
     conv = functools.partial(
-        GroupedConv, split_groups=self.split_groups, dtype=self.dtype,
-        algorithm=self.conv_algorithm)
+        GroupedConv, split_groups=tuned and self.split_groups,
+        dtype=self.dtype, algorithm=self.conv_algorithm)
     norm_relu = functools.partial(
         BatchNormReLU, use_running_average=not train,
-        momentum=self.bn_momentum, epsilon=self.bn_epsilon)
-    stored = materialize if train else lambda x: x
+        momentum=self.bn_momentum, epsilon=self.bn_epsilon, ops=ops)
+    max_pool = cpu_ops.max_pool if tuned else _max_pool
+    stored = cpu_ops.materialize if tuned and train else lambda x: x
     x = images.astype(accumulation_dtype(self.dtype))
     x = norm_relu(name='bn1')(conv(96, 11, strides=2, name='conv1')(x))
     x = stored(max_pool(x))
@@ -296,12 +201,13 @@ class SiamFC(nn.Module):
   split_groups: bool = True
   dtype: Any = jnp.float32
   conv_algorithm: str = 'direct'
+  ops: str = 'auto'
 
   def setup(self):
     self.embedding = AlexNetEmbedding(
         bn_momentum=self.bn_momentum, bn_epsilon=self.bn_epsilon,
         split_groups=self.split_groups, dtype=self.dtype,
-        conv_algorithm=self.conv_algorithm)
+        conv_algorithm=self.conv_algorithm, ops=self.ops)
     self.score_bias = self.param('score_bias', nn.initializers.zeros, ())
 
   def embed(self, images: jax.Array, *, train: bool = False) -> jax.Array:
@@ -325,6 +231,26 @@ class SiamFC(nn.Module):
                       xcorr_method='shifts' if train else 'conv')
 
 
+@functools.lru_cache(maxsize=None)
+def feature_size(image_size: int) -> int:
+  """Side of the embedding of an image_size x image_size image.
+
+  Taken from the network itself (shapes only, nothing is computed), so that
+  the score map's size has one source: 127 -> 6, 255 -> 22.
+  """
+  image = jax.ShapeDtypeStruct((1, image_size, image_size, 3), jnp.float32)
+  net = AlexNetEmbedding()
+  shape = jax.eval_shape(
+      lambda x: net.init_with_output(jax.random.key(0), x, train=False)[0],
+      image).shape
+  return shape[1]
+
+
+def response_size(exemplar_size: int, instance_size: int) -> int:
+  """Side of the score map of an exemplar against a search image (17)."""
+  return feature_size(instance_size) - feature_size(exemplar_size) + 1
+
+
 def create_model(config: ml_collections.ConfigDict) -> SiamFC:
   """Builds the network from a ``config.model`` ConfigDict."""
   return SiamFC(
@@ -333,7 +259,9 @@ def create_model(config: ml_collections.ConfigDict) -> SiamFC:
       bn_epsilon=config.bn_epsilon,
       split_groups=config.split_groups,
       dtype=jnp.dtype(config.dtype),
-      conv_algorithm=config.conv_algorithm)
+      conv_algorithm=config.conv_algorithm,
+      # Model configs written before the switch have no ops field.
+      ops=config.get('ops', 'auto'))
 
 
 def init_variables(model: SiamFC, rng: jax.Array, *,

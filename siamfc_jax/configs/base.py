@@ -9,7 +9,13 @@ def model_config() -> ml_collections.ConfigDict:
       score_gain=1e-3,  # Fixed gain of the score head; its bias is learned.
       bn_momentum=0.95,
       bn_epsilon=1e-6,
-      split_groups=True,  # Same result as grouped convs, faster on CPU.
+      # 'cpu_tuned': the ops of siamfc_jax/cpu_ops.py (hand-written max-pool
+      # and BatchNorm gradients, barriers, split groups), measured on CPUs
+      # only; 'plain': flax/lax ops; 'auto': cpu_tuned on the CPU backend.
+      # Same parameters and, to float32 rounding, the same values.
+      ops='auto',
+      # With the CPU-tuned ops: grouped convs as plain ones (same result).
+      split_groups=True,
       # 'bfloat16' computes convs in bf16 with f32 accumulation; 'float64'
       # (with conv_algorithm='im2col') is for reference runs.
       dtype='float32',

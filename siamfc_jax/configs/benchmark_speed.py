@@ -48,6 +48,7 @@ def get_config() -> ml_collections.ConfigDict:
 
   def ours(scales=both_scales, scan=True, sequences=1, **overrides):
     variant = dict(dtype=model.dtype, split_groups=model.split_groups,
+                   ops=model.ops,
                    xla_flags=fast_flags, scales=scales, scan=scan,
                    sequences=sequences, train=True)
     variant.update(overrides)
@@ -87,7 +88,7 @@ def get_config() -> ml_collections.ConfigDict:
       ynn_dot_only=ours(
           scales=(3,), scan=False,
           xla_flags='--xla_cpu_experimental_ynn_fusion_type=dot'),
-      # Train step with XLA removing the barriers of model.materialize.
+      # Train step with XLA removing the barriers of cpu_ops.materialize.
       recomputed_inputs=ours(scales=(), scan=False,
                              xla_flags=' '.join(xla.FAST_CPU_FLAGS)),
   ))
