@@ -9,7 +9,6 @@ the expected result.
 
 import functools
 import sys
-import time
 from typing import Callable
 
 import flax.linen as nn
@@ -18,14 +17,15 @@ import jax.numpy as jnp
 import ml_collections
 import numpy as np
 import torch
-import tqdm
 from absl import app
 from absl import flags
 from ml_collections import config_flags
 
+from experiments.benchmark_lib import timing
 from siamfc_jax import configs
 from siamfc_jax import model as model_lib
 from siamfc_jax import records
+from siamfc_jax import xla
 from siamfc_jax.configs import base
 
 IMPLEMENTATIONS = ('ours', 'torch')
@@ -156,17 +156,6 @@ def torch_calls(layer: dict, inputs: dict) -> dict[str, Callable]:
               input_grad=lambda: nhwc(gradients([True, False, False])[0]))
 
 
-def _timer(call: Callable[[], object]) -> Callable[[int], list[float]]:
-  def time_calls(repeats):
-    seconds = []
-    for _ in range(repeats):
-      start = time.perf_counter()
-      call()
-      seconds.append(time.perf_counter() - start)
-    return seconds
-  return time_calls
-
-
 def measure(config: ml_collections.ConfigDict) -> dict:
   """{batch: {layer: {impl: {pass: median ms}}}}, timed in turns.
 
@@ -174,7 +163,7 @@ def measure(config: ml_collections.ConfigDict) -> dict:
   images.
   """
   rng = np.random.default_rng(config.seed)
-  timers = {}
+  timed = {}
   for batch, (images, side) in config.batches.items():
     for layer in network_convolutions(side):
       inputs = layer_inputs(layer, images, rng)
@@ -184,19 +173,14 @@ def measure(config: ml_collections.ConfigDict) -> dict:
         for name, call in calls.items():
           if not (name == 'input_grad' and layer['name'] == 'conv1'):
             call()  # Compiles, or warms the caches up.
-            timers[batch, layer['name'], impl, name] = _timer(call)
-  samples = {key: [] for key in timers}
-  keys = list(timers)
-  with tqdm.tqdm(total=config.rounds * len(keys), desc='timing',
-                 unit='chunk') as progress:
-    for round_index in range(config.rounds):
-      for key in keys[::-1] if round_index % 2 else keys:
-        samples[key] += timers[key](config.repeats)
-        progress.update()
+            timed[batch, layer['name'], impl, name] = call
+  samples = {key: [] for key in timed}
+  for _, key in timing.in_turns(list(timed), config.rounds):
+    samples[key] += timing.repeat(timed[key], config.repeats)
   results = {}
   for (batch, layer, impl, name), seconds in samples.items():
     results.setdefault(batch, {}).setdefault(layer, {}).setdefault(
-        impl, {})[name] = round(float(np.median(seconds)) * 1e3, 3)
+        impl, {})[name] = timing.median_ms(seconds)
   return results
 
 
@@ -251,6 +235,7 @@ def summary_lines(record: dict) -> list[str]:
 def main(argv):
   if len(argv) > 1:
     raise app.UsageError(f'unexpected arguments: {argv[1:]}')
+  xla.use_fast_cpu_flags()
   config = flags.FLAGS.config
   try:
     record = run(config)

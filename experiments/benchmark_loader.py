@@ -24,6 +24,7 @@ from data_prep import pairs
 from siamfc_jax import configs
 from siamfc_jax import records
 from siamfc_jax import train_lib
+from siamfc_jax import xla
 from siamfc_jax.configs import base
 
 _CONFIG = config_flags.DEFINE_config_file(
@@ -48,6 +49,7 @@ _TRAIN_STEPS = flags.DEFINE_integer(
 def main(argv):
   if len(argv) > 1:
     raise app.UsageError(f'unexpected arguments: {argv[1:]}')
+  xla.use_fast_cpu_flags()
   if bool(_SOURCE.value) != bool(_ROOT.value):
     raise app.UsageError('give --source and --root together')
   config = _CONFIG.value

@@ -25,11 +25,14 @@ batch 62 against 31 ms. Ours and torch's results agree to float32 rounding
 
 import ml_collections
 
+from siamfc_jax.configs import base
+
 
 def get_config() -> ml_collections.ConfigDict:
+  tracker = base.tracker_config()
   config = ml_collections.ConfigDict()
-  config.exemplar_size = 127
-  config.search_size = 255
+  config.exemplar_size = tracker.exemplar_size
+  config.search_size = tracker.instance_size
   # Batches: name -> (images, side); 'exemplar' and 'search' feed a train
   # step at batch 8, 'pyramid' is one 3-scale tracking step.
   config.batches = ml_collections.ConfigDict(dict(
