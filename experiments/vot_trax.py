@@ -25,6 +25,7 @@ from ml_collections import config_flags
 from siamfc_jax import checkpoints
 from siamfc_jax import configs
 from siamfc_jax import evaluation
+from siamfc_jax import xla
 
 _CONFIG = config_flags.DEFINE_config_file(
     'config', str(configs.DIRECTORY / 'evaluate.py'),
@@ -36,6 +37,7 @@ _TRACKER = flags.DEFINE_enum(
 def main(argv):
   if len(argv) > 1:
     raise app.UsageError(f'unexpected arguments: {argv[1:]}')
+  xla.use_fast_cpu_flags()
   try:
     evaluation.serve_trax(_TRACKER.value, _CONFIG.value)
   except (checkpoints.WeightsError, evaluation.EvaluationError) as e:

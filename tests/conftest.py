@@ -19,8 +19,11 @@ os.environ.setdefault('JAX_PERSISTENT_CACHE_MIN_ENTRY_SIZE_BYTES', '0')
 # pylint: disable=wrong-import-position (the environment must be set first)
 import pytest  # noqa: E402
 
-# Importing the package sets the fast CPU XLA flags (siamfc_jax/xla.py).
-import siamfc_jax  # noqa: E402,F401
+from siamfc_jax import xla  # noqa: E402
+
+# The tests run with the jobs' XLA flags (the experiments package sets them
+# too), so that they test what the jobs run.
+xla.use_fast_cpu_flags()
 
 SHARED = pathlib.Path(__file__).resolve().parents[2] / 'shared'
 SHARED_SEQUENCES = SHARED / 'data' / 'sequences'
