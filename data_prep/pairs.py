@@ -13,11 +13,12 @@ would have seen.
 """
 
 import dataclasses
+import functools
 import io
 import pathlib
 import sys
 import time
-from typing import Iterator
+from typing import Callable, Iterator
 
 import grain
 import ml_collections
@@ -199,6 +200,23 @@ def make_pair_iterator(
         num_workers=worker_count,
         per_worker_buffer_size=pairs.prefetch_batches))
   return iter(batches)
+
+
+def training_batches(
+    train_config: ml_collections.ConfigDict
+) -> Callable[..., Iterator[dict[str, np.ndarray]]]:
+  """The input pipeline of a train config, for train_lib.train_and_evaluate.
+
+  Returns:
+    ``make(*, start_step, batch_size, shard_index, shard_count)``, which
+    gives make_pair_iterator's batches of the config's data, seed, training
+    videos and loader workers.
+  """
+  return functools.partial(
+      make_pair_iterator, train_config.data, data_dir=train_config.data_dir,
+      seed=train_config.seed,
+      video_names=list(train_config.train_videos) or None,
+      worker_count=train_config.loader_workers)
 
 
 def pairs_per_second(config: ml_collections.ConfigDict, *, data_dir,

@@ -2,42 +2,52 @@
 
   python -m experiments.train --config=siamfc_jax/configs/train_shared.py \
       --workdir=runs/train_shared
+
+Several processes (hosts) train as one job with --coordinator_address,
+--num_processes and --process_id, or under srun / mpirun without them
+(siamfc_jax/distributed.py).
 """
 
-import sys
-
-from absl import app
+import jax
 from absl import flags
-from absl import logging
-from ml_collections import config_flags
 
 from data_prep import dataset
+from data_prep import pairs
+from siamfc_jax import cli
+from siamfc_jax import distributed
+from siamfc_jax import files
 from siamfc_jax import sequences
 from siamfc_jax import train_lib
+from siamfc_jax import validation
+from siamfc_jax import xla
 
-_CONFIG = config_flags.DEFINE_config_file('config', None, 'Train config file.')
+_CONFIG = cli.define_config('config', None, 'Train config file.')
 _WORKDIR = flags.DEFINE_string('workdir', None, 'Checkpoints, logs, weights.')
 flags.mark_flags_as_required(['config', 'workdir'])
+_DISTRIBUTED = distributed.define_flags()
 
 
+@distributed.leaves_at_once_on_error
 def main(argv):
-  if len(argv) > 1:
-    raise app.UsageError(f'unexpected arguments: {argv[1:]}')
-  if not flags.FLAGS['verbosity'].present:
-    logging.set_verbosity(logging.WARNING)  # Orbax logs every save at INFO.
-  try:
-    record = train_lib.train_and_evaluate(_CONFIG.value, _WORKDIR.value)
-  except (dataset.DatasetError, sequences.SequenceError,
-          FloatingPointError) as e:
-    sys.exit(f'error: {e}')
-  if record:
+  del argv  # cli.run allows none.
+  xla.use_fast_cpu_flags()
+  distributed.initialize(_DISTRIBUTED())
+  config = _CONFIG.value
+  validation.check_train(config, device_count=jax.device_count())
+  files.check_folder(_WORKDIR.value, what='--workdir')
+  record = train_lib.train_and_evaluate(config, _WORKDIR.value,
+                                        pairs.training_batches(config))
+  if record and distributed.is_main_process():
     print(f'validation: success AUC {record["success_auc"]:.3f},'
           f' precision@20px {record["precision_20px"]:.3f}')
 
 
 def run():
   """Console entry point (siamfc-train)."""
-  app.run(main)
+  cli.run(main, errors=(dataset.DatasetError, sequences.SequenceError,
+                        FloatingPointError, distributed.DistributedError),
+          interrupted='; the same command resumes from the last checkpoint'
+          ' in --workdir')
 
 
 if __name__ == '__main__':

@@ -98,8 +98,10 @@ def test_matconvnet_network_scores_match_the_original(tmp_path,
       fx, jnp.transpose(fz, (1, 2, 3, 0)), (1, 1), 'VALID',
       dimension_numbers=('NHWC', 'HWIO', 'NHWC'))[0, ..., 0]
   expected = adjust[0] * (xcorr - adjust[2]) / adjust[3] + adjust[1]
-  np.testing.assert_allclose(ours, expected, rtol=2e-3,
-                             atol=2e-3 * np.abs(expected).max())
+  # Float32 rounding only: measured 3.6e-7 of the largest score on an AMD
+  # EPYC (AVX2), 30 times below the tolerance.
+  np.testing.assert_allclose(ours, expected, rtol=0,
+                             atol=1e-5 * np.abs(expected).max())
 
 
 def test_matconvnet_errors(tmp_path, net_and_template):
@@ -174,8 +176,11 @@ def test_siamfc_pytorch_checkpoint_matches_torch(tmp_path, net_and_template,
   expected = _siamfc_pytorch_embedding(
       torch, state_dict, rgb[..., ::-1] if bgr_input else rgb)
   ours = net.apply(variables, rgb, method=net.embed)
-  np.testing.assert_allclose(ours, expected, rtol=1e-3,
-                             atol=1e-3 * np.abs(expected).max())
+  # Float32 rounding of two implementations (XLA's and oneDNN's
+  # convolutions): measured 2.0e-6 of the largest feature on an AMD EPYC
+  # (AVX2); reversed input channels give 2.0e-1.
+  np.testing.assert_allclose(ours, expected, rtol=0,
+                             atol=2e-5 * np.abs(expected).max())
 
 
 def test_load_for_tracking_dispatches_on_the_suffix(tmp_path):

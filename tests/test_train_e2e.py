@@ -21,6 +21,7 @@ import numpy as np
 import pytest
 
 from data_prep import builders
+from data_prep import pairs
 from siamfc_jax import demo
 from siamfc_jax import sequences
 from siamfc_jax import train_lib
@@ -35,6 +36,11 @@ LOSS_CURVE = pathlib.Path(__file__).parent / 'data' / 'tiny_loss_curve.json'
 # label radius 16 -> 18 px, stretch 5% -> 6%, loss weights x1.001; README,
 # Training). The tolerance sits orders of magnitude from both.
 FLOAT64_RTOL = 1e-9
+
+# The tests that share the trained reference run stay on one xdist worker
+# (setup.cfg: --dist loadgroup), so that it is trained once; the others
+# may run beside them.
+ON_REFERENCE_RUN = pytest.mark.xdist_group('train_e2e_reference_run')
 
 
 @pytest.fixture(scope='module')
@@ -70,11 +76,14 @@ def _losses(workdir):
 @pytest.fixture(scope='module')
 def reference_run(tiny_data, tmp_path_factory):
   workdir = tmp_path_factory.mktemp('reference')
-  record = train_lib.train_and_evaluate(_config(tiny_data), workdir)
+  config = _config(tiny_data)
+  record = train_lib.train_and_evaluate(config, workdir,
+                                        pairs.training_batches(config))
   return workdir, record
 
 
 @pytest.mark.slow
+@ON_REFERENCE_RUN
 def test_tiny_run_writes_everything(reference_run):
   workdir, record = reference_run
   assert sorted(p.name for p in (workdir / 'checkpoints').iterdir()
@@ -92,9 +101,12 @@ def test_tiny_run_writes_everything(reference_run):
 
 
 @pytest.mark.slow
+@ON_REFERENCE_RUN
 def test_same_seed_gives_identical_parameters(tiny_data, reference_run,
                                               tmp_path):
-  train_lib.train_and_evaluate(_config(tiny_data, val_videos=()), tmp_path)
+  config = _config(tiny_data, val_videos=())
+  train_lib.train_and_evaluate(config, tmp_path,
+                               pairs.training_batches(config))
   assert ((tmp_path / 'weights.msgpack').read_bytes()
           == (reference_run[0] / 'weights.msgpack').read_bytes())
   assert _losses(tmp_path) == _losses(reference_run[0])
@@ -111,7 +123,9 @@ def float64_config(tiny_data):
 
 @pytest.mark.slow
 def test_float64_loss_curve_matches_the_recorded_one(tiny_data, tmp_path):
-  train_lib.train_and_evaluate(float64_config(tiny_data), tmp_path)
+  config = float64_config(tiny_data)
+  train_lib.train_and_evaluate(config, tmp_path,
+                               pairs.training_batches(config))
   recorded = json.loads(LOSS_CURVE.read_text())['loss']
   np.testing.assert_allclose(_losses(tmp_path), recorded, rtol=FLOAT64_RTOL,
                              atol=0)
@@ -150,6 +164,7 @@ def test_resume_after_sigkill_ends_with_the_same_weights(
 
 
 @pytest.mark.slow
+@ON_REFERENCE_RUN
 def test_export_writes_the_latest_checkpoint(tiny_data, reference_run,
                                              tmp_path):
   workdir = reference_run[0]
