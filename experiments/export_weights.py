@@ -27,7 +27,6 @@ flags.mark_flags_as_required(['config', 'workdir', 'out'])
 _DISTRIBUTED = distributed.define_flags()
 
 
-@distributed.leaves_at_once_on_error
 def main(argv):
   del argv  # cli.run allows none.
   xla.use_fast_cpu_flags()
@@ -43,6 +42,7 @@ def main(argv):
     print(f'wrote {_OUT.value} from step {step}')
 
 
+@distributed.leaves_at_once_on_error
 def run():
   cli.run(main, errors=(FileNotFoundError, distributed.DistributedError))
 

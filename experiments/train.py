@@ -27,7 +27,6 @@ flags.mark_flags_as_required(['config', 'workdir'])
 _DISTRIBUTED = distributed.define_flags()
 
 
-@distributed.leaves_at_once_on_error
 def main(argv):
   del argv  # cli.run allows none.
   xla.use_fast_cpu_flags()
@@ -42,6 +41,7 @@ def main(argv):
           f' precision@20px {record["precision_20px"]:.3f}')
 
 
+@distributed.leaves_at_once_on_error
 def run():
   """Console entry point (siamfc-train)."""
   cli.run(main, errors=(dataset.DatasetError, sequences.SequenceError,

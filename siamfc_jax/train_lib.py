@@ -1,8 +1,11 @@
 """Training SiamFC: train state, optimiser, the jitted step, the loop.
 
-``train_and_evaluate(config, workdir)`` is resumable: it restores the
-latest checkpoint in ``workdir`` and the pair loader restarts at that step,
-so a killed run finishes with the same parameters as an uninterrupted one.
+``train_and_evaluate(config, workdir, make_batches)`` is resumable: it
+restores the latest checkpoint in ``workdir`` and asks ``make_batches`` for
+the pairs from that step on, so a killed run finishes with the same
+parameters as an uninterrupted one. The input pipeline is an argument
+(``data_prep.pairs.training_batches(config)`` for the datasets of
+data_prep.build): this package does not depend on data_prep.
 """
 
 import contextlib
@@ -11,7 +14,7 @@ import json
 import math
 import pathlib
 import time
-from typing import Any
+from typing import Any, Callable, Iterator
 
 import flax.struct
 import jax
@@ -24,8 +27,8 @@ import tensorboardX
 import tqdm
 from absl import logging
 
-from data_prep import pairs
 from siamfc_jax import checkpoints
+from siamfc_jax import distributed
 from siamfc_jax import files
 from siamfc_jax import losses
 from siamfc_jax import model as model_lib
@@ -111,8 +114,8 @@ def train_step(state: TrainState, batch: dict[str, jax.Array], *,
   pixels = model_lib.accumulation_dtype(config.model.dtype)
   exemplar = batch['exemplar'].astype(pixels)
   search = batch['search'].astype(pixels)[:, None]
-  response_size = ((config.instance_size - config.exemplar_size)
-                   // config.total_stride + 1)
+  response_size = model_lib.response_size(config.exemplar_size,
+                                          config.instance_size)
   labels, weights = losses.label_map(
       response_size, config.total_stride, config.positive_radius,
       config.negative_radius)
@@ -206,23 +209,43 @@ def export_weights(config: ml_collections.ConfigDict, workdir, path) -> int:
                                        sharding.replicated(mesh))
     if manager.latest_step() is None:
       raise FileNotFoundError(f'{workdir}: no checkpoint to export')
-    checkpoints.save_weights(path, variables_of(state), dtype=np.float16)
+    if distributed.is_main_process():
+      checkpoints.save_weights(path, variables_of(state), dtype=np.float16)
     return int(state.step)
 
 
-def train_and_evaluate(config: ml_collections.ConfigDict, workdir) -> dict:
+def train_and_evaluate(config: ml_collections.ConfigDict, workdir,
+                       make_batches: Callable[..., Iterator[dict]]) -> dict:
   """Trains (or resumes training) and returns the last validation record.
+
+  ``make_batches(start_step=, batch_size=, shard_index=, shard_count=)``
+  gives this process's batches ({'exemplar', 'search'} uint8 arrays), the
+  same for the same arguments, from ``start_step`` on.
 
   Writes to ``workdir``: ``checkpoints/`` (orbax, the last
   ``keep_checkpoints``), TensorBoard events, ``metrics.jsonl`` (one line per
   logged step), ``run.json`` (config and git revision of each start) and,
   at the end, ``weights.msgpack`` (float16 network weights for tracking).
+
+  Run by every process of a job of several (siamfc_jax/distributed.py),
+  with ``workdir`` on a file system they share: each loads its shard of
+  every batch, the processes write the checkpoints together, and process 0
+  alone writes the rest. Every process validates, on its own devices, so
+  that none waits for another in a collective meanwhile; process 0's
+  record is the one logged.
   """
   with precision(config):
-    return _train_and_evaluate(config, workdir)
+    return _train_and_evaluate(config, workdir, make_batches)
 
 
-def _train_and_evaluate(config: ml_collections.ConfigDict, workdir) -> dict:
+def _every(every: int, last: int):
+  """Whether a periodic action is due after step ``done``: every ``every``
+  steps and after the last one."""
+  return lambda done: done % every == 0 or done == last
+
+
+def _train_and_evaluate(config: ml_collections.ConfigDict, workdir,
+                        make_batches) -> dict:
   workdir = pathlib.Path(workdir)
   workdir.mkdir(parents=True, exist_ok=True)
   mesh = sharding.data_mesh()
@@ -231,53 +254,64 @@ def _train_and_evaluate(config: ml_collections.ConfigDict, workdir) -> dict:
   total_steps = config.num_epochs * per_epoch
   tx = create_optimizer(config, per_epoch)
   replicated = sharding.replicated(mesh)
+  is_main = distributed.is_main_process()
 
   state, manager = restore_or_create(config, workdir, tx, replicated)
-  if manager.latest_step() is not None:
-    logging.warning('Resuming from step %d', int(state.step))
   start = int(state.step)
-  _append_run_record(workdir / 'run.json', config, start)
-  _trim_log(workdir / 'metrics.jsonl', start)
+  if is_main:
+    if manager.latest_step() is not None:
+      logging.warning('Resuming from step %d', start)
+    _append_run_record(workdir / 'run.json', config, start)
+    _trim_log(workdir / 'metrics.jsonl', start)
 
   step_fn = jax.jit(
       functools.partial(train_step, config=config, tx=tx),
       in_shardings=(replicated, sharding.batch_sharded(mesh)),
       out_shardings=(replicated, replicated), donate_argnums=0)
-  loader = pairs.make_pair_iterator(
-      config.data, data_dir=config.data_dir, seed=config.seed,
+  loader = make_batches(
       start_step=start, batch_size=config.batch_size // jax.process_count(),
-      video_names=list(config.train_videos) or None,
-      shard_index=jax.process_index(), shard_count=jax.process_count(),
-      worker_count=config.loader_workers)
+      shard_index=jax.process_index(), shard_count=jax.process_count())
   validation = validation_sequences(config) if config.val_videos else []
-  writer = tensorboardX.SummaryWriter(str(workdir / 'tensorboard'))
+  writer = (tensorboardX.SummaryWriter(str(workdir / 'tensorboard'))
+            if is_main else None)
   record = {}
-  with tqdm.trange(start, total_steps, initial=start, total=total_steps,
-                   desc='train', unit='step',
-                   disable=not config.progress) as bar:
+  log_due = _every(config.log_every_steps, total_steps)
+  eval_due = _every(config.eval_every_steps, total_steps)
+  save_due = _every(config.checkpoint_every_steps, total_steps)
+  with distributed.reports_lost_processes(), tqdm.trange(
+      start, total_steps, initial=start, total=total_steps, desc='train',
+      unit='step', disable=not (config.progress and is_main)) as bar:
     for step in bar:
       batch = sharding.put_batch(host_batch(next(loader)), mesh)
       state, metrics = step_fn(state, batch)
       done = step + 1
-      if done % config.log_every_steps == 0 or done == total_steps:
+      if log_due(done):
         metrics = {k: float(v) for k, v in jax.device_get(metrics).items()}
         if not math.isfinite(metrics['loss']):
           raise FloatingPointError(f'loss is {metrics["loss"]} at step {done}')
         bar.set_postfix(loss=f'{metrics["loss"]:.4f}')
-        _log(writer, workdir, done, metrics)
-      if validation and (done % config.eval_every_steps == 0
-                         or done == total_steps):
-        record = track_lib.evaluate(variables_of(state),
+        if is_main:
+          _log(writer, workdir, done, metrics)
+      if validation and eval_due(done):
+        record = track_lib.evaluate(_local_copy(variables_of(state)),
                                     _tracking_config(config), validation)
-        _log(writer, workdir, done, {
-            f'val/{k}': v for k, v in record.items() if k != 'sequences'})
-      if done % config.checkpoint_every_steps == 0 or done == total_steps:
+        if is_main:
+          _log(writer, workdir, done, {
+              f'val/{k}': v for k, v in record.items() if k != 'sequences'})
+      if save_due(done):
         manager.save(done, args=ocp.args.StandardSave(state))
   manager.wait_until_finished()
-  writer.close()
-  checkpoints.save_weights(workdir / 'weights.msgpack', variables_of(state),
-                           dtype=np.float16)
+  if is_main:
+    writer.close()
+    checkpoints.save_weights(workdir / 'weights.msgpack',
+                             variables_of(state), dtype=np.float16)
   return record
+
+
+def _local_copy(tree):
+  """``tree`` (replicated over the mesh) on this process's first device:
+  the tracker's computations then involve no other process."""
+  return jax.device_put(jax.device_get(tree), jax.local_devices()[0])
 
 
 def _log(writer, workdir: pathlib.Path, step: int, scalars: dict) -> None:

@@ -321,6 +321,8 @@ def _evaluate_rules() -> dict:
           eao_low=_integer(1),
           eao_high=_integer(1),
       ),
+      lasot=dict(split=_choice(('test', 'train', 'all'))),
+      trackingnet=dict(split=_text(empty=False)),
       html=_boolean(),
       plot_dpi=_integer(10, 1200),
       progress=_boolean(),

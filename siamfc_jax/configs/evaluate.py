@@ -27,7 +27,9 @@ from siamfc_jax.configs import track_3s
 
 def get_config() -> ml_collections.ConfigDict:
   config = ml_collections.ConfigDict()
-  config.benchmark = 'otb'  # 'otb', 'got10k' or 'vot' (reset-based).
+  # 'otb', 'got10k', 'vot' (reset-based), 'lasot', 'trackingnet', 'uav123',
+  # 'uav20l', 'uav123_10fps', 'nfs' or 'tc128' (evaluation.BENCHMARKS).
+  config.benchmark = 'otb'
   # OTB/VOT: a folder of sequence folders; GOT-10k: a split folder (val or
   # test) with list.txt.
   config.root = ''
@@ -45,6 +47,13 @@ def get_config() -> ml_collections.ConfigDict:
       burnin=10,  # Frames left out of accuracy after each initialisation.
       eao_low=100,  # Sequence-length range of the EAO (VOT2017/2018).
       eao_high=356,
+  ))
+  config.lasot = ml_collections.ConfigDict(dict(
+      split='test',  # 'test' (280 sequences), 'train' or 'all'.
+  ))
+  config.trackingnet = ml_collections.ConfigDict(dict(
+      # 'test', 'train' (every TRAIN_i chunk) or chunk names 'TRAIN_0,TRAIN_3'.
+      split='test',
   ))
   config.html = False  # Also write report.html.
   config.plot_dpi = 120
