@@ -8,6 +8,8 @@ Several processes (hosts) train as one job with --coordinator_address,
 (siamfc_jax/distributed.py).
 """
 
+import sys
+
 import jax
 from absl import flags
 
@@ -34,8 +36,17 @@ def main(argv):
   config = _CONFIG.value
   validation.check_train(config, device_count=jax.device_count())
   files.check_folder(_WORKDIR.value, what='--workdir')
-  record = train_lib.train_and_evaluate(config, _WORKDIR.value,
-                                        pairs.training_batches(config))
+  stop = train_lib.Stop()
+  # The first Ctrl-C ends training after the current step with a
+  # checkpoint of it, so that no step is lost; a second one quits at once.
+  with cli.on_ctrl_c(stop.request,
+                     message='stopping after this step, with a checkpoint'):
+    record = train_lib.train_and_evaluate(
+        config, _WORKDIR.value, pairs.training_batches(config), stop=stop)
+  if stop.requested:
+    print('interrupted; the same command resumes from this step',
+          file=sys.stderr)
+    sys.exit(cli.INTERRUPTED)
   if record and distributed.is_main_process():
     print(f'validation: success AUC {record["success_auc"]:.3f},'
           f' precision@20px {record["precision_20px"]:.3f}')

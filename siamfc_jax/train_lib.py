@@ -214,13 +214,35 @@ def export_weights(config: ml_collections.ConfigDict, workdir, path) -> int:
     return int(state.step)
 
 
+class Stop:
+  """A request to end training cleanly, with a checkpoint (e.g. Ctrl-C).
+
+  ``request()`` is refused (returns False) until the first step has run,
+  while there is nothing new to save and the step compiles, and in
+  multi-process runs, where the processes would see it at different steps
+  and save different checkpoints (there a Ctrl-C stops every process and
+  the run resumes from its last periodic checkpoint).
+  """
+
+  def __init__(self):
+    self.running = False
+    self.requested = False
+
+  def request(self) -> bool:
+    self.requested = self.running and jax.process_count() == 1
+    return self.requested
+
+
 def train_and_evaluate(config: ml_collections.ConfigDict, workdir,
-                       make_batches: Callable[..., Iterator[dict]]) -> dict:
+                       make_batches: Callable[..., Iterator[dict]], *,
+                       stop: Stop | None = None) -> dict:
   """Trains (or resumes training) and returns the last validation record.
 
   ``make_batches(start_step=, batch_size=, shard_index=, shard_count=)``
   gives this process's batches ({'exemplar', 'search'} uint8 arrays), the
-  same for the same arguments, from ``start_step`` on.
+  same for the same arguments, from ``start_step`` on. Once ``stop`` is
+  requested, training ends after the current step with a checkpoint of it
+  (and no weights.msgpack): the same call resumes from there.
 
   Writes to ``workdir``: ``checkpoints/`` (orbax, the last
   ``keep_checkpoints``), TensorBoard events, ``metrics.jsonl`` (one line per
@@ -235,7 +257,7 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir,
   record is the one logged.
   """
   with precision(config):
-    return _train_and_evaluate(config, workdir, make_batches)
+    return _train_and_evaluate(config, workdir, make_batches, stop)
 
 
 def _every(every: int, last: int):
@@ -245,7 +267,7 @@ def _every(every: int, last: int):
 
 
 def _train_and_evaluate(config: ml_collections.ConfigDict, workdir,
-                        make_batches) -> dict:
+                        make_batches, stop: Stop | None) -> dict:
   workdir = pathlib.Path(workdir)
   workdir.mkdir(parents=True, exist_ok=True)
   mesh = sharding.data_mesh()
@@ -298,13 +320,19 @@ def _train_and_evaluate(config: ml_collections.ConfigDict, workdir,
         if is_main:
           _log(writer, workdir, done, {
               f'val/{k}': v for k, v in record.items() if k != 'sequences'})
-      if save_due(done):
+      stopping = stop is not None and stop.requested
+      if save_due(done) or stopping:
         manager.save(done, args=ocp.args.StandardSave(state))
+      if stopping:
+        break
+      if stop is not None:
+        stop.running = True
   manager.wait_until_finished()
   if is_main:
     writer.close()
-    checkpoints.save_weights(workdir / 'weights.msgpack',
-                             variables_of(state), dtype=np.float16)
+    if not (stop is not None and stop.requested):
+      checkpoints.save_weights(workdir / 'weights.msgpack',
+                               variables_of(state), dtype=np.float16)
   return record
 
 

@@ -132,6 +132,7 @@ def test_float64_loss_curve_matches_the_recorded_one(tiny_data, tmp_path):
 
 
 @pytest.mark.slow
+@ON_REFERENCE_RUN
 def test_resume_after_sigkill_ends_with_the_same_weights(
     tiny_data, reference_run, tmp_path):
   data_dir, sequences_root = tiny_data
@@ -176,3 +177,36 @@ def test_export_writes_the_latest_checkpoint(tiny_data, reference_run,
   with pytest.raises(FileNotFoundError, match='no checkpoint'):
     train_lib.export_weights(_config(tiny_data), tmp_path / 'empty',
                              tmp_path / 'x.msgpack')
+
+
+@pytest.mark.slow
+@ON_REFERENCE_RUN
+def test_a_stop_saves_the_current_step_and_resumes_to_the_same_weights(
+    tiny_data, reference_run, tmp_path):
+  # A stop requested while step 3 runs (Ctrl-C in experiments.train): a
+  # checkpoint of step 3, between the periodic ones (every 2 steps), and no
+  # weights; the same call then ends as the uninterrupted run.
+  config = _config(tiny_data)
+  stop = train_lib.Stop()
+  assert not stop.request()  # Refused until a step has run.
+  make = pairs.training_batches(config)
+  drawn = 0
+
+  def batches(**kwargs):
+    nonlocal drawn
+    for batch in make(**kwargs):
+      drawn += 1
+      if drawn == 3:
+        assert stop.request()
+      yield batch
+
+  train_lib.train_and_evaluate(config, tmp_path, batches, stop=stop)
+  assert sorted(int(p.name) for p in (tmp_path / 'checkpoints').iterdir()
+                if p.name.isdigit()) == [2, 3]
+  assert not (tmp_path / 'weights.msgpack').exists()
+  train_lib.train_and_evaluate(config, tmp_path,
+                               pairs.training_batches(config))
+  assert ((tmp_path / 'weights.msgpack').read_bytes()
+          == (reference_run[0] / 'weights.msgpack').read_bytes())
+  assert _losses(tmp_path) == _losses(reference_run[0])
+
