@@ -28,7 +28,8 @@ _CONFIG = cli.define_config(
     'config', str(configs.DIRECTORY / 'evaluate.py'),
     'Evaluation config file.')
 _BENCHMARK = flags.DEFINE_enum(
-    'benchmark', None, evaluation.BENCHMARKS, 'Sets config.benchmark.')
+    'benchmark', None, tuple(evaluation.BENCHMARKS),
+    'Sets config.benchmark.')
 _ROOT = flags.DEFINE_string('root', None, 'Sets config.root.')
 _RESULTS = flags.DEFINE_string('results', None, 'Sets config.results_dir.')
 
@@ -45,7 +46,8 @@ def main(argv):
   files.check_folder(config.results_dir, what='--results' if _RESULTS.value
                      else 'config.results_dir')
   summary, path = evaluation.evaluate(config)
-  print(reports.overall_text(summary, path))
+  print(reports.overall_text(summary, path,
+                             evaluation.get(summary['benchmark'])))
 
 
 def run():

@@ -23,7 +23,8 @@ def main(argv):
   del argv  # cli.run allows none.
   xla.use_fast_cpu_flags()
   summary, path = evaluation.report(_RESULTS.value)
-  print(reports.overall_text(summary, path))
+  print(reports.overall_text(summary, path,
+                             evaluation.get(summary['benchmark'])))
 
 
 def run():

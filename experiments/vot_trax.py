@@ -16,18 +16,17 @@ a baseline; SiamFC's weights and settings come from the evaluate config
 own: stdin/stdout carry the protocol.
 """
 
-import sys
-
-from absl import app
 from absl import flags
-from ml_collections import config_flags
 
 from siamfc_jax import checkpoints
+from siamfc_jax import cli
 from siamfc_jax import configs
 from siamfc_jax import evaluation
+from siamfc_jax import sequences
+from siamfc_jax import validation
 from siamfc_jax import xla
 
-_CONFIG = config_flags.DEFINE_config_file(
+_CONFIG = cli.define_config(
     'config', str(configs.DIRECTORY / 'evaluate.py'),
     'Evaluation config file.')
 _TRACKER = flags.DEFINE_enum(
@@ -35,18 +34,17 @@ _TRACKER = flags.DEFINE_enum(
 
 
 def main(argv):
-  if len(argv) > 1:
-    raise app.UsageError(f'unexpected arguments: {argv[1:]}')
+  del argv  # cli.run allows none.
   xla.use_fast_cpu_flags()
-  try:
-    evaluation.serve_trax(_TRACKER.value, _CONFIG.value)
-  except (checkpoints.WeightsError, evaluation.EvaluationError) as e:
-    sys.exit(f'error: {e}')
+  config = _CONFIG.value
+  validation.check_track(config.track, 'config.track')
+  evaluation.serve_trax(_TRACKER.value, config)
 
 
 def run():
   """Console entry point (siamfc-vot-trax)."""
-  app.run(main)
+  cli.run(main, errors=(checkpoints.WeightsError, sequences.SequenceError,
+                        evaluation.EvaluationError))
 
 
 if __name__ == '__main__':

@@ -470,3 +470,211 @@ def vot_eao(runs, *, low: int, high: int, skipping: int):
     return float('nan'), curve
   return (float(np.sum(np.nan_to_num(curve) * selected) / np.sum(selected)),
           curve)
+
+
+# One-pass evaluation as the MATLAB toolkits of OTB, UAV123 and LaSOT
+# compute it (tracker_benchmark's calcSeqErrRobust.m and perfPlot.m, the
+# LaSOT toolkit's calc_seq_err_robust.m and eval_tracker.m). pysot-toolkit
+# and pytracking count the same frames for UAV123 and LaSOT. Unlike ``ope``,
+# frames without a valid ground-truth box stay in the denominator.
+
+NORMALIZED_PRECISION_THRESHOLDS = np.linspace(0, 0.5, 51)
+NORMALIZED_PRECISION_AT = 20  # Threshold 0.2.
+
+
+class ToolkitResult(NamedTuple):
+  success_curve: np.ndarray  # At SUCCESS_THRESHOLDS.
+  precision_curve: np.ndarray  # At PRECISION_THRESHOLDS (pixels).
+  # At NORMALIZED_PRECISION_THRESHOLDS (fractions of the box size).
+  normalized_precision_curve: np.ndarray
+  auc: float  # Mean of the success curve.
+  precision: float  # Precision at 20 pixels.
+  normalized_precision: float  # The normalised curve at 0.2.
+  normalized_precision_auc: float  # Mean of the normalised curve.
+  num_frames: int  # Every frame: the curves' denominator.
+  num_evaluated: int  # Frames left once the absent ones are removed.
+
+
+def toolkit_fill(predicted, groundtruth) -> np.ndarray:
+  """The toolkits' repair of unusable boxes before scoring.
+
+  From the second frame on, a box with a NaN or a width or height <= 0,
+  on a frame whose ground truth has no NaN, is replaced by the box of the
+  frame before (itself possibly replaced); then the first frame's box is
+  the ground truth's.
+  """
+  predicted = np.array(predicted, np.float64).reshape(-1, 4)
+  groundtruth = np.asarray(groundtruth, np.float64).reshape(-1, 4)
+  if predicted.shape != groundtruth.shape:
+    raise ValueError(f'{len(predicted)} predicted boxes for'
+                     f' {len(groundtruth)} ground-truth boxes')
+  with np.errstate(invalid='ignore'):
+    unusable = (np.isnan(predicted).any(axis=1) | (predicted[:, 2] <= 0)
+                | (predicted[:, 3] <= 0))
+  if not len(predicted):
+    return predicted
+  replace = unusable & ~np.isnan(groundtruth).any(axis=1)
+  replace[0] = False
+  index = np.arange(len(predicted))
+  source = np.maximum.accumulate(np.where(replace, 0, index))
+  predicted = predicted[source]
+  predicted[0] = groundtruth[0]
+  return predicted
+
+
+def toolkit_frame_scores(predicted, groundtruth, *, absent=None):
+  """Per-frame IoU, centre error and normalised centre error (toolkits).
+
+  Boxes are repaired by ``toolkit_fill``; frames flagged in ``absent``
+  (LaSOT: the target fully occluded or out of view) are then removed.
+  On a remaining frame whose ground truth has a coordinate that is not
+  > 0 (NaN: UAV123's absent target; x or y 0 too, as the toolkits test
+  all four numbers) the IoU is -1, which no threshold counts, and both
+  errors are -1, which every threshold counts. A box still NaN after the
+  repair (one on, or copied from, a frame whose ground truth has a NaN)
+  scores NaN, which no threshold counts.
+
+  The normalised error divides each centre coordinate (OTB centres,
+  x + (w - 1) / 2) of both boxes by the ground truth's width or height.
+
+  Returns:
+    (IoU, error, normalised error) of the frames kept, and the number of
+    frames before the absent ones were removed.
+  """
+  predicted = toolkit_fill(predicted, groundtruth)
+  groundtruth = np.asarray(groundtruth, np.float64).reshape(-1, 4)
+  num_frames = len(groundtruth)
+  if absent is not None:
+    absent = np.asarray(absent).reshape(-1)
+    if absent.shape != (num_frames,):
+      raise ValueError(f'{absent.size} absent flags for {num_frames} frames')
+    keep = absent == 0
+    predicted, groundtruth = predicted[keep], groundtruth[keep]
+  with np.errstate(invalid='ignore', divide='ignore'):
+    valid = np.all(groundtruth > 0, axis=1)
+    overlap = np.where(valid, boxes.iou(predicted, groundtruth), -1.0)
+    offset = boxes.centers(predicted) - boxes.centers(groundtruth)
+    error = np.where(valid, np.hypot(*offset.T), -1.0)
+    normalized = np.where(
+        valid, np.hypot(*(offset / groundtruth[:, 2:]).T), -1.0)
+  return overlap, error, normalized, num_frames
+
+
+def toolkit_ope(predicted, groundtruth, *, absent=None) -> ToolkitResult:
+  """One sequence's curves as the OTB, UAV123 and LaSOT toolkits count.
+
+  Each curve is the number of kept frames passing a threshold (IoU >
+  t; errors <= t) over every frame of the sequence (plus the toolkits'
+  machine epsilon), so absent frames (LaSOT) and frames without a valid
+  ground-truth box (UAV123) count as failures of the success curve (see
+  ``toolkit_frame_scores`` for the error curves).
+  """
+  overlap, error, normalized, num_frames = toolkit_frame_scores(
+      predicted, groundtruth, absent=absent)
+  if num_frames == 0:
+    raise ValueError('no frame to evaluate')
+  total = num_frames + np.finfo(np.float64).eps
+
+  def curve(passed):
+    return np.sum(passed, axis=0) / total
+
+  success = curve(overlap[:, None] > SUCCESS_THRESHOLDS[None])
+  precision = curve(error[:, None] <= PRECISION_THRESHOLDS[None])
+  norm = curve(normalized[:, None] <= NORMALIZED_PRECISION_THRESHOLDS[None])
+  return _toolkit_result(success, precision, norm, num_frames, len(overlap))
+
+
+def _toolkit_result(success, precision, norm, num_frames,
+                    num_evaluated) -> ToolkitResult:
+  return ToolkitResult(
+      success, precision, norm, float(np.mean(success)),
+      float(precision[PRECISION_AT]), float(norm[NORMALIZED_PRECISION_AT]),
+      float(np.mean(norm)), int(num_frames), int(num_evaluated))
+
+
+def average_toolkit_ope(results) -> ToolkitResult:
+  """Curves averaged over sequences (each sequence weighs the same)."""
+  results = list(results)
+  if not results:
+    raise ValueError('no sequence to average')
+
+  def mean(field):
+    return np.mean([getattr(r, field) for r in results], axis=0)
+
+  return _toolkit_result(
+      mean('success_curve'), mean('precision_curve'),
+      mean('normalized_precision_curve'),
+      sum(r.num_frames for r in results), sum(r.num_evaluated for r in results))
+
+
+# TrackingNet, as its evaluation server computes it (TrackingNet-devkit's
+# metrics.py): every number is rounded to an integer (ties to even) first,
+# the first frame's box is the ground truth's, every frame counts, and each
+# score is the trapezoidal area under a 21-point curve, its thresholds
+# mapped onto [0, 1].
+
+TRACKINGNET_SUCCESS_THRESHOLDS = np.linspace(0, 1, 21)
+TRACKINGNET_PRECISION_THRESHOLDS = np.linspace(0, 50, 21)  # Pixels.
+TRACKINGNET_NORMALIZED_THRESHOLDS = np.linspace(0, 0.5, 21)
+
+
+class TrackingNetResult(NamedTuple):
+  success_curve: np.ndarray  # At TRACKINGNET_SUCCESS_THRESHOLDS.
+  precision_curve: np.ndarray  # At TRACKINGNET_PRECISION_THRESHOLDS.
+  normalized_precision_curve: np.ndarray  # At ..._NORMALIZED_THRESHOLDS.
+  success: float  # Area under each curve, thresholds mapped onto [0, 1].
+  precision: float
+  normalized_precision: float
+  num_frames: int
+
+
+def _trapezoid_area(curve) -> float:
+  """The area under a curve sampled at 21 equally spaced points of [0, 1]."""
+  curve = np.asarray(curve, np.float64)
+  step = 1.0 / (len(curve) - 1)
+  return float(np.sum((curve[1:] + curve[:-1]) / 2) * step)
+
+
+def trackingnet_ope(predicted, groundtruth) -> TrackingNetResult:
+  """One sequence's TrackingNet curves (all frames; NaN boxes fail)."""
+  predicted = np.round(np.asarray(predicted, np.float64).reshape(-1, 4))
+  groundtruth = np.round(np.asarray(groundtruth, np.float64).reshape(-1, 4))
+  if predicted.shape != groundtruth.shape:
+    raise ValueError(f'{len(predicted)} predicted boxes for'
+                     f' {len(groundtruth)} ground-truth boxes')
+  if not len(groundtruth):
+    raise ValueError('no frame to evaluate')
+  predicted[0] = groundtruth[0]
+  with np.errstate(invalid='ignore', divide='ignore'):
+    # Pixel-inclusive corners; the intersection is rounded as the server
+    # rounds it (a no-op on integers).
+    low = np.maximum(predicted[:, :2], groundtruth[:, :2])
+    high = np.minimum(predicted[:, :2] + predicted[:, 2:] - 1,
+                      groundtruth[:, :2] + groundtruth[:, 2:] - 1)
+    inter = np.prod(np.clip(np.round(high - low + 1), 0, None), axis=1)
+    union = (np.prod(predicted[:, 2:], axis=1)
+             + np.prod(groundtruth[:, 2:], axis=1) - inter)
+    overlap = inter / union
+    offset = ((predicted[:, :2] + (predicted[:, 2:] + 1) / 2)
+              - (groundtruth[:, :2] + (groundtruth[:, 2:] + 1) / 2))
+    error = np.hypot(*offset.T)
+    normalized = np.hypot(*(offset / groundtruth[:, 2:]).T)
+    success = np.mean(overlap[:, None] > TRACKINGNET_SUCCESS_THRESHOLDS,
+                      axis=0)
+    precision = np.mean(error[:, None] <= TRACKINGNET_PRECISION_THRESHOLDS,
+                        axis=0)
+    norm = np.mean(normalized[:, None] <= TRACKINGNET_NORMALIZED_THRESHOLDS,
+                   axis=0)
+  return TrackingNetResult(success, precision, norm, _trapezoid_area(success),
+                           _trapezoid_area(precision), _trapezoid_area(norm),
+                           len(groundtruth))
+
+
+def average_trackingnet(results) -> TrackingNetResult:
+  """The server's overall numbers: curves averaged over sequences first."""
+  results = list(results)
+  if not results:
+    raise ValueError('no sequence to average')
+  curves = [np.mean([r[i] for r in results], axis=0) for i in range(3)]
+  return TrackingNetResult(*curves, *map(_trapezoid_area, curves),
+                           sum(r.num_frames for r in results))

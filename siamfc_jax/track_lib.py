@@ -14,6 +14,7 @@ from siamfc_jax import records
 from siamfc_jax import render
 from siamfc_jax import sequences
 from siamfc_jax import tracker as tracker_lib
+from siamfc_jax.evaluation import ope
 
 
 class Stop:
@@ -92,8 +93,8 @@ def track_sequence(config: ml_collections.ConfigDict,
   progress = lambda frames: tqdm.tqdm(  # noqa: E731
       frames, total=total, desc=sequence.name, unit='frame',
       disable=not show_progress)
-  frames = stop.until(sequence) if stop else sequence
-  result = tracker.track(frames, init_box, progress=progress)
+  result = tracker_lib.run(tracker, sequence, init_box, progress=progress,
+                          stop=stop, interruptible=True)
   interrupted = bool(stop and stop.requested)
 
   # The first update compiles the step; steady-state speed leaves it out.
@@ -119,8 +120,9 @@ def track_sequence(config: ml_collections.ConfigDict,
           f' {output_dir}, without metrics')
       groundtruth = None
     else:
-      ope = metrics.ope(result.boxes, groundtruth)
-      summary.update(success_auc=ope.auc, precision_20px=ope.precision)
+      one_pass = metrics.ope(result.boxes, groundtruth)
+      summary.update(success_auc=one_pass.auc,
+                     precision_20px=one_pass.precision)
 
   sequences.write_boxes(output_dir / f'{sequence.name}.txt', result.boxes)
   write_frames_csv(output_dir / f'{sequence.name}.csv', result)
@@ -147,22 +149,25 @@ def write_frames_csv(path, result: tracker_lib.TrackResult) -> None:
   files.write_text(path, text.getvalue())
 
 
-def evaluate(variables, config: ml_collections.ConfigDict,
+def validate(variables, config: ml_collections.ConfigDict,
              sequence_list, *, show_progress: bool = False) -> dict:
   """OTB OPE of ``variables`` on sequences with ground truth.
+
+  The OTB benchmark's run and summary (siamfc_jax.evaluation.ope), without
+  result files.
 
   Returns:
     {'success_auc', 'precision_20px'} averaged over sequences (as the OTB
     toolkit averages its curves), and 'sequences': the per-sequence values.
   """
-  tracker = tracker_lib.Tracker(variables, config)
-  results = {}
-  for sequence in tqdm.tqdm(sequence_list, desc='evaluate',
-                            disable=not show_progress):
-    result = tracker.track(sequence, sequence.groundtruth[0])
-    results[sequence.name] = metrics.ope(result.boxes, sequence.groundtruth)
-  average = metrics.average_ope(results.values())
+  progress = lambda s: tqdm.tqdm(s, desc='validate',  # noqa: E731
+                                 disable=not show_progress)
+  summary = ope.run_and_summarize(tracker_lib.Tracker(variables, config),
+                                  sequence_list, progress=progress)
+  overall = summary['overall']
   return dict(
-      success_auc=average.auc, precision_20px=average.precision,
-      sequences={name: dict(success_auc=r.auc, precision_20px=r.precision)
-                 for name, r in results.items()})
+      success_auc=overall['success_auc'],
+      precision_20px=overall['precision_20px'],
+      sequences={name: dict(success_auc=row['success_auc'],
+                            precision_20px=row['precision_20px'])
+                 for name, row in summary['sequences'].items()})

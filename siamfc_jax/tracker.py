@@ -4,7 +4,8 @@ The functional core keeps everything on the device: the exemplar features
 are computed once, and each ``step`` crops the scale pyramid, scores it,
 upsamples the scores, blends them with a Hann window, moves to the peak and
 applies the damped scale update, returning only the new state, the box and
-the peak score.
+the peak score. ``run`` is the one host loop over frames, for the
+``Tracker`` class and anything else with ``init``/``update``.
 
 Options of ``Settings`` (see configs/base.tracker_config) switch each step
 that siamfc-pytorch does differently to its behaviour; all of them together
@@ -451,12 +452,19 @@ class Tracker:
                            f' (4,)), got shape {np.shape(box)}')
     box = boxes.check_box(box, image.shape, where='initial box')
     self._frame_shape = image.shape
-    self._state = init(self.variables, image, box, settings=self.settings)
+    # Waited for, so that a caller timing init times the device work too.
+    self._state = jax.block_until_ready(
+        init(self.variables, image, box, settings=self.settings))
 
   def update(self, image) -> np.ndarray:
     """Tracks one more frame and returns its box."""
-    box, _ = self._update(image)
-    return np.asarray(box, np.float64)
+    box, _ = self.update_scored(image)
+    return box
+
+  def update_scored(self, image) -> tuple[np.ndarray, float]:
+    """Tracks one more frame: (its box, the peak score), on the host."""
+    box, score = jax.device_get(self._update(image))
+    return np.asarray(box, np.float64), float(score)
 
   def _update(self, image):
     if self._state is None:
@@ -485,25 +493,69 @@ class Tracker:
     interruption (Ctrl-C) stops tracking and returns the frames done so far,
     so live sources such as cameras end cleanly.
     """
-    frames = iter(frames)
-    results, scores, seconds = [], [np.nan], []
-    start = time.perf_counter()
-    self.init(next(frames), box)
-    jax.block_until_ready(self._state)
-    results.append(np.asarray(box, np.float64))
-    seconds.append(time.perf_counter() - start)
-    try:
-      for frame in (progress(frames) if progress else frames):
-        start = time.perf_counter()
-        new_box, score = self._update(frame)
-        new_box, score = jax.device_get((new_box, score))
-        seconds.append(time.perf_counter() - start)
-        results.append(np.asarray(new_box, np.float64))
-        scores.append(float(score))
-    except KeyboardInterrupt:
-      pass
-    return TrackResult(np.stack(results), np.asarray(scores),
-                       np.asarray(seconds))
+    return run(self, frames, box, progress=progress, interruptible=True)
+
+
+def run(tracker, frames, box, *, progress=None, stop=None,
+        interruptible: bool = False) -> TrackResult:
+  """The host tracking loop: ``init`` on the first frame, then ``update``.
+
+  Every one-by-one run goes through here: ``Tracker.track``, the benchmark
+  runs (siamfc_jax.evaluation), training validation and the speed
+  benchmark. Reading a frame is not timed; each frame's seconds cover the
+  tracker's calls, device work included (``Tracker.init`` waits for its
+  state, ``update`` returns host values). Trackers with
+  ``update_scored(image) -> (box, score)`` report their peak scores; the
+  others' are NaN.
+
+  Two variants share the per-frame code rather than this loop:
+  ``track_batch`` advances several sequences together (``init``/``step``
+  vmapped), ``track_frames`` scans ``step`` over pre-loaded frames on the
+  device.
+
+  Args:
+    tracker: anything with ``init(image, box)`` and ``update(image)``
+      (``Tracker``, the baselines, the speed benchmark's trackers).
+    frames: an iterable of images.
+    box: the 1-based (x, y, w, h) target in the first frame; row 0 of the
+      result.
+    progress: optionally wraps the iterator of the frames after the first
+      (e.g. tqdm).
+    stop: optionally ends tracking early: ``stop.until(frames)`` gives the
+      frames to track (``siamfc_jax.track_lib.Stop``).
+    interruptible: a KeyboardInterrupt after the first frame ends tracking
+      and returns the frames done, rather than propagating.
+
+  Returns:
+    The boxes, peak scores (NaN for the first frame) and seconds per frame.
+  """
+  frames = iter(stop.until(frames) if stop else frames)
+  try:
+    first = next(frames)
+  except StopIteration:
+    raise sequences.SequenceError(
+        'no frames to track: the sequence is empty') from None
+  scored = getattr(tracker, 'update_scored', None)
+  results, scores, seconds = [], [np.nan], []
+  start = time.perf_counter()
+  tracker.init(first, box)
+  seconds.append(time.perf_counter() - start)
+  results.append(np.asarray(box, np.float64))
+  try:
+    for frame in (progress(frames) if progress else frames):
+      start = time.perf_counter()
+      if scored:
+        new_box, score = scored(frame)
+      else:
+        new_box, score = tracker.update(frame), np.nan
+      seconds.append(time.perf_counter() - start)
+      results.append(np.asarray(new_box, np.float64))
+      scores.append(float(score))
+  except KeyboardInterrupt:
+    if not interruptible:
+      raise
+  return TrackResult(np.stack(results), np.asarray(scores),
+                     np.asarray(seconds))
 
 
 def track(frames, box, *, config: ml_collections.ConfigDict | None = None,

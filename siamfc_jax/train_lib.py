@@ -315,7 +315,7 @@ def _train_and_evaluate(config: ml_collections.ConfigDict, workdir,
         if is_main:
           _log(writer, workdir, done, metrics)
       if validation and eval_due(done):
-        record = track_lib.evaluate(_local_copy(variables_of(state)),
+        record = track_lib.validate(_local_copy(variables_of(state)),
                                     _tracking_config(config), validation)
         if is_main:
           _log(writer, workdir, done, {

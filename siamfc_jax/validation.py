@@ -313,6 +313,8 @@ def _evaluate_rules() -> dict:
       sequences=_names(),
       max_frames=_integer(1, none=True),
       batch_size=_integer(1),
+      shard_index=_integer(0),
+      shard_count=_integer(1),
       track=_track_rules(),
       ncc_search_scale=_number(1),
       vot=dict(
@@ -449,6 +451,9 @@ def check_evaluate(config, where: str = 'config') -> None:
   """Checks an evaluate config (configs/evaluate.py); raises ConfigError."""
   _check_fields(config, _evaluate_rules(), where)
   _check_tracker_relations(config.track, f'{where}.track')
+  _require(config.shard_index < config.shard_count, f'{where}.shard_index',
+           config.shard_index, f'not below {where}.shard_count='
+           f'{config.shard_count}', f'0 to {where}.shard_count - 1')
   vot = config.vot
   _require(vot.eao_high >= vot.eao_low, f'{where}.vot.eao_high',
            vot.eao_high, f'below {where}.vot.eao_low={vot.eao_low}',

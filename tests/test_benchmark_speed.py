@@ -165,6 +165,37 @@ def test_the_torch_tracker_refuses_options_it_lacks(option):
     torch_reference.check_settings(_settings(**option))
 
 
+def test_tracking_timers_time_the_one_loop(tmp_path, monkeypatch):
+  config = _tiny_config(tmp_path / 'speed.json')
+  track = benchmark_speed.track_config(config, config.ours.default, 3)
+  variables = checkpoints.load_for_tracking(track)
+  frames, box = benchmark_speed.benchmark_frames(config)
+  loops = []
+  one_loop = tracker.run
+
+  def spy(*args, **kwargs):
+    loops.append(one_loop(*args, **kwargs))
+    return loops[-1]
+
+  monkeypatch.setattr(tracker, 'run', spy)
+  result, timers = dict(first_call_s={}, boxes={}), {}
+  benchmark_speed._tracking_timers(  # pylint: disable=protected-access
+      result, timers, 3,
+      benchmark_speed.FrameByFrame(variables,
+                                   tracker.Settings.from_config(track)),
+      frames, box, config)
+  samples = timers['track3']()
+  expected = tracker.Tracker(variables, track).track(frames, box)
+  assert len(loops) == 3  # The compiling pass, one timed chunk, Tracker.
+  np.testing.assert_array_equal(loops[0].boxes, expected.boxes)
+  np.testing.assert_array_equal(loops[1].boxes, expected.boxes)
+  assert result['boxes']['3'] == expected.boxes[:3].round(4).tolist()
+  assert result['first_call_s']['track3'] == loops[0].seconds[1]
+  # The update times after the warm-up frames, from the loop's own timer.
+  assert samples == list(loops[1].seconds[1 + config.warmup_frames:])
+  assert len(samples) == config.frames
+
+
 @pytest.mark.slow
 def test_run_writes_the_record_and_survives_failed_workers(tmp_path,
                                                           monkeypatch):

@@ -2,6 +2,7 @@
 
 import json
 import os
+import pathlib
 import subprocess
 import sys
 import zipfile
@@ -11,10 +12,14 @@ import numpy as np
 import pytest
 
 from siamfc_jax import checkpoints
+from siamfc_jax import demo
 from siamfc_jax import evaluation
 from siamfc_jax import metrics
+from siamfc_jax import reports
 from siamfc_jax import sequences
+from siamfc_jax import track_lib
 from siamfc_jax import tracker as tracker_lib
+from siamfc_jax import validation
 from siamfc_jax.configs import evaluate as evaluate_config
 
 
@@ -110,13 +115,14 @@ def test_otb_files_summary_report_and_resume(otb_root, tmp_path):
   beta = results / 'ncc' / 'Beta.txt'
   beta.write_text(''.join(beta.read_text().splitlines(True)[:2]))
   entry = evaluation.Entry(sequences.load_folder(otb_root / 'Beta'))
-  assert not evaluation.is_complete('otb', results, 'ncc', entry)
+  assert not evaluation.otb.BENCHMARK.is_complete(results, 'ncc', entry)
   summary_again, _ = evaluation.evaluate(config)
   assert stamps == {p: p.stat().st_mtime_ns
                     for p in (results / 'siamfc').rglob('*')}
-  assert evaluation.is_complete('otb', results, 'ncc', entry)
+  assert evaluation.otb.BENCHMARK.is_complete(results, 'ncc', entry)
   entries = evaluation.load_benchmark('otb', otb_root)
-  assert evaluation.run_tracker('siamfc', entries, config) == 0
+  assert evaluation.runner.run_tracker(evaluation.otb.BENCHMARK, 'siamfc',
+                                       entries, config) == 0
   assert (summary_again['trackers']['ncc']['sequences']['Alpha']
           ['success_auc'] == ncc['sequences']['Alpha']['success_auc'])
 
@@ -175,11 +181,11 @@ def test_got10k_val_and_test_layouts(tmp_path):
     predicted = sequences.read_boxes(folder / f'{name}_001.txt')
     assert predicted.shape == (4, 4)
     assert np.loadtxt(folder / f'{name}_time.txt').shape == (4,)
-    entry = evaluation.load_got10k_sequence(val / name)
+    entry = evaluation.got10k.load_sequence(val / name)
     assert entry.resolution == (160, 120)
     ious.append(metrics.got10k_ious(
         predicted, entry.sequence.groundtruth, frame_size=(160, 120),
-        cover=entry.cover, absence=entry.absence))
+        cover=entry.label('cover'), absence=entry.label('absence')))
     assert len(ious[-1]) == 2  # Not the first frame nor the covered one.
   expected = metrics.got10k(np.concatenate(ious))
   overall = summary['trackers']['ncc']['overall']
@@ -252,7 +258,7 @@ def test_vot_benchmark_files_and_summary(tmp_path):
   lines = (results / 'ncc' / 'baseline' / 'seq' / 'seq_001.txt').read_text()
   lines = lines.split()
   assert lines[0] == '1' and len(lines) == 6
-  codes, tracked = evaluation.read_vot_result(
+  codes, tracked = evaluation.vot.read_result(
       results / 'ncc' / 'baseline' / 'seq' / 'seq_001.txt')
   np.testing.assert_allclose(tracked[1:], boxes[1:], atol=1e-6)
   overall = summary['trackers']['ncc']['overall']
@@ -269,13 +275,146 @@ def test_unknown_names_are_clear_errors(otb_root, tmp_path):
   with pytest.raises(evaluation.EvaluationError, match='unknown tracker'):
     evaluation.evaluate(make_config(otb_root, tmp_path, trackers=('x',)))
   with pytest.raises(evaluation.EvaluationError, match='unknown benchmark'):
-    evaluation.load_benchmark('lasot', otb_root)
+    evaluation.load_benchmark('otb100', otb_root)
   with pytest.raises(sequences.SequenceError, match='no sequence Gamma'):
     evaluation.load_benchmark('otb', otb_root, names=('Gamma',))
   with pytest.raises(sequences.SequenceError, match='list.txt'):
     evaluation.load_benchmark('got10k', otb_root)
   with pytest.raises(evaluation.EvaluationError, match='evaluation.json'):
     evaluation.report(tmp_path / 'nothing')
+
+
+def test_bad_records_are_clear_errors(otb_root, tmp_path):
+  record = tmp_path / evaluation.RECORD
+  for text, reason in (('{"config": {', 'Expecting'),
+                       ('{"config": {}}', 'no weights, git_revision,'
+                        ' config.benchmark'),
+                       ('[1]', 'a JSON list'),
+                       ('{"config": 3, "weights": "", "git_revision": ""}',
+                        'int')):
+    record.write_text(text)
+    with pytest.raises(evaluation.EvaluationError,
+                       match=f'not an evaluation record .*{reason}'):
+      evaluation.report(tmp_path)
+
+
+def test_frames_are_checked_before_tracking(otb_root, tmp_path):
+  (otb_root / 'Beta' / 'img' / '00000003.png').write_bytes(b'not a png')
+  with pytest.raises(sequences.SequenceError, match='00000003.png: cannot'):
+    evaluation.load_benchmark('otb', otb_root)
+  with pytest.raises(sequences.SequenceError, match='00000003.png: cannot'):
+    evaluation.load_benchmark('vot', otb_root)
+  val = tmp_path / 'val'
+  write_got10k(val, 'GOT-10k_Val_000001', *synthetic(num_frames=3))
+  (val / 'GOT-10k_Val_000001' / '00000002.jpg').write_bytes(b'')
+  with pytest.raises(sequences.SequenceError, match='00000002.jpg: cannot'):
+    evaluation.load_benchmark('got10k', val)
+
+
+@pytest.fixture(scope='module')
+def shipped_tracker():
+  config = evaluate_config.get_config().track
+  return tracker_lib.Tracker(checkpoints.load_for_tracking(config), config)
+
+
+def test_one_tracking_loop(shipped_tracker, tmp_path, monkeypatch):
+  """Tracker.track, the OPE run, validation and the benchmark are one loop."""
+  loops = []
+  one_loop = tracker_lib.run
+
+  def spy(*args, **kwargs):
+    loops.append(one_loop(*args, **kwargs))
+    return loops[-1]
+
+  monkeypatch.setattr(tracker_lib, 'run', spy)
+  sequence = demo.demo_sequence(6)
+  truth = sequence.groundtruth
+  tracked = shipped_tracker.track(sequence, truth[0])
+  run = evaluation.ope.run(shipped_tracker, sequence)
+  validation = track_lib.validate(shipped_tracker.variables,
+                                  evaluate_config.get_config().track,
+                                  [sequence])
+  root = tmp_path / 'otb'
+  write_sequence(root / sequence.name, list(sequence), truth)
+  config = make_config(root, tmp_path / 'results', trackers=('siamfc',))
+  summary, _ = evaluation.evaluate(config)
+  assert len(loops) == 4
+  for other in (run, *loops[2:]):
+    np.testing.assert_array_equal(other.boxes, tracked.boxes)
+  # The validation number is the OTB benchmark's computation.
+  expected = metrics.ope(tracked.boxes, truth)
+  assert validation['sequences'][sequence.name]['success_auc'] == expected.auc
+  assert validation['success_auc'] == expected.auc
+  written = summary['trackers']['siamfc']['sequences'][sequence.name]
+  assert written['success_auc'] == pytest.approx(expected.auc, abs=0.02)
+
+
+class Toy(evaluation.Benchmark):
+  """A benchmark only this test knows: hits (IoU > 0.5) per tracker."""
+
+  name = 'toy'
+  title = 'Toy hits'
+  definitions = 'Hits: frames with IoU > 0.5, NCC scale {ncc_search_scale}.'
+  overall_columns = (('hits', 'Hits'),)
+  sequence_columns = (('hits', 'Hits'), ('frames', 'Frames'))
+
+  def load(self, root, *, names=(), max_frames=None, config=None):
+    return evaluation.otb.load_folders(root, names=names,
+                                       max_frames=max_frames)
+
+  def result_paths(self, results_dir, tracker, name):
+    folder = pathlib.Path(results_dir) / tracker / 'toy'
+    return folder / f'{name}.boxes', folder / f'{name}.seconds'
+
+  def summarize(self, results_dir, tracker, entries, config):
+    rows = {}
+    for entry in entries:
+      path, _ = self.result_paths(results_dir, tracker, entry.name)
+      iou = metrics.frame_scores(sequences.read_boxes(path),
+                                 entry.groundtruth)[0]
+      rows[entry.name] = dict(frames=entry.num_frames,
+                              hits=float(np.sum(iou > 0.5)))
+    return dict(overall=dict(hits=sum(r['hits'] for r in rows.values()),
+                             fps=1.0),
+                sequences=rows)
+
+  def plots(self, summary, folder, *, dpi, config):
+    reports.plot(pathlib.Path(folder) / 'hits.png', np.arange(2),
+                 [(name, 0, [0, 1]) for name in summary['trackers']],
+                 title='hits', xlabel='x', ylabel='y', dpi=dpi)
+    return ['hits.png']
+
+  def finish(self, results_dir, summary):
+    (pathlib.Path(results_dir) / 'finished.txt').write_text(' '.join(summary['trackers']))
+
+
+def test_a_new_benchmark_needs_no_other_change(otb_root, tmp_path,
+                                               monkeypatch):
+  monkeypatch.setitem(evaluation.BENCHMARKS, 'toy', Toy())
+  results = tmp_path / 'results'
+  config = make_config(otb_root, results, 'toy', trackers=('ncc',))
+  config.html = True
+  summary, report = evaluation.evaluate(config)
+  assert (results / 'ncc' / 'toy' / 'Alpha.boxes').is_file()
+  assert summary['benchmark'] == 'toy'
+  assert summary['trackers']['ncc']['overall']['hits'] == 9  # 5 + 4.
+  text = report.read_text()
+  assert text.startswith('# Evaluation: Toy hits\n')
+  assert 'Hits: frames with IoU > 0.5, NCC scale 3.0.' in text
+  assert '| Tracker | Hits | FPS |\n|---|---|---|\n| ncc | 9.000 | 1.0 |' in (
+      text)
+  assert '| Sequence | Frames | ncc Hits / Frames |' in text
+  assert '| Beta | 4 | 4.000 / 4.000 |' in text
+  assert '![hits.png](hits.png)' in text and is_png(results / 'hits.png')
+  assert '<title>Toy hits</title>' in (results / 'report.html').read_text()
+  assert (results / 'finished.txt').read_text() == 'ncc'
+  assert evaluation.report(results)[0] == summary
+
+
+def test_reports_choose_nothing_by_benchmark_name():
+  source = open(reports.__file__).read()
+  for name in evaluation.BENCHMARKS:
+    assert f"'{name}'" not in source and f'"{name}"' not in source
 
 
 def run_module(module, *args):
@@ -323,3 +462,34 @@ def test_shared_sequences_side_by_side(shared_sequences, tmp_path):
           sequence.groundtruth).auc)
     assert result['overall']['fps'] > 0
   assert '| vot2015_car1 | 12 |' in report.read_text()
+
+
+def _without_speed(summary):
+  """The summary without frame rates (timing differs between runs)."""
+  if isinstance(summary, dict):
+    return {k: _without_speed(v) for k, v in summary.items()
+            if 'fps' not in k}
+  return summary
+
+
+def test_shards_together_give_the_unsharded_summary(otb_root, tmp_path):
+  whole, _ = evaluation.evaluate(make_config(otb_root, tmp_path / 'whole'))
+  sharded = tmp_path / 'sharded'
+  for index in (1, 0):
+    config = make_config(otb_root, sharded)
+    config.shard_index, config.shard_count = index, 2
+    summary, _ = evaluation.evaluate(config)
+    if index == 1:  # Beta (the second sequence) only: ncc is incomplete.
+      assert summary['incomplete'] == {'ncc': 1}
+      assert not (sharded / 'ncc' / 'Alpha.txt').exists()
+  assert _without_speed(summary) == _without_speed(whole)
+  for name in ('Alpha', 'Beta'):
+    assert ((sharded / 'ncc' / f'{name}.txt').read_bytes()
+            == (tmp_path / 'whole' / 'ncc' / f'{name}.txt').read_bytes())
+
+
+def test_a_shard_outside_the_count_is_refused(otb_root, tmp_path):
+  config = make_config(otb_root, tmp_path)
+  config.shard_index, config.shard_count = 2, 2
+  with pytest.raises(validation.ConfigError, match='shard_index=2'):
+    validation.check_evaluate(config)

@@ -1,6 +1,7 @@
 """Tests of the tracking core and the Tracker class."""
 
 import functools
+import time
 
 import cv2
 import imageio.v3 as iio
@@ -251,6 +252,33 @@ def test_interrupted_tracking_returns_the_frames_done(untrained_tracker):
   result = untrained_tracker.track(frames(), demo.demo_sequence(1)
                                    .groundtruth[0])
   assert result.boxes.shape == (3, 4) and len(result.seconds) == 3
+
+
+def test_tracking_no_frames_is_a_clear_error(untrained_tracker):
+  with pytest.raises(sequences.SequenceError, match='no frames to track'):
+    untrained_tracker.track([], [10, 10, 20, 20])
+
+
+def test_run_times_the_tracker_not_the_frame_reading():
+  class Slow:
+    """A tracker whose calls take 20 ms, on frames that take 50 ms."""
+
+    def init(self, image, box):
+      time.sleep(0.02)
+
+    def update(self, image):
+      time.sleep(0.02)
+      return np.ones(4)
+
+  def frames():
+    for _ in range(3):
+      time.sleep(0.05)
+      yield np.zeros((8, 8, 3), np.uint8)
+
+  result = tracker.run(Slow(), frames(), [1, 1, 2, 2])
+  # Reading a frame (50 ms) would put a frame at 70 ms or more.
+  assert np.all((result.seconds >= 0.02) & (result.seconds < 0.065))
+  assert np.isnan(result.scores).all()  # No update_scored: no scores.
 
 
 # --- siamfc-pytorch's steps (configs/track_reference.py) ------------------

@@ -87,6 +87,23 @@ def test_trax_server_answers_the_trax_client(tmp_path):
   np.testing.assert_allclose(served, truth[1:], atol=1e-4)
 
 
+@pytest.mark.parametrize('flag, message', (
+    ('--config.track.num_scales=0', 'error: config.track.num_scales=0: no'
+     ' scale to search'),
+    ('--config.track.nope=1', "error: --config.track.nope: config.track has"
+     " no field 'nope'; fields: checkpoint,"),
+), ids=('bad_value', 'unknown_field'))
+def test_trax_server_config_errors_are_one_line(flag, message):
+  env = dict(os.environ, JAX_PLATFORMS='cpu')
+  run = subprocess.run([*_server_command('siamfc'), flag], env=env,
+                       capture_output=True, text=True, timeout=300,
+                       close_fds=False, stdin=subprocess.DEVNULL)
+  assert run.returncode == 1
+  assert len(run.stderr.strip().splitlines()) == 1, run.stderr
+  assert run.stderr.startswith(message), run.stderr
+  assert 'Traceback' not in run.stderr and run.stdout == ''
+
+
 def _workspace(root, shared_sequences):
   """A VOT workspace with the first frames of one shared VOT sequence."""
   source = shared_sequences / VOT_SEQUENCE
@@ -154,12 +171,12 @@ def test_vot_toolkit_supervised_experiment(shared_sequences, tmp_path):
       (('NCC', 'ncc'), ('SiamFC', 'siamfc')), toolkit_ar):
     path = (workspace / 'results' / label / 'baseline' / VOT_SEQUENCE
             / f'{VOT_SEQUENCE}_001.txt')
-    codes, tracked = evaluation.read_vot_result(path)
+    codes, tracked = evaluation.vot.read_result(path)
     assert len(codes) == VOT_FRAMES and codes[0] == metrics.VOT_INIT
     # The toolkit's run and ours agree frame by frame.
     run_here, _ = evaluation.run_reset(
         evaluation.create_tracker(name, config), entry.sequence,
-        skip_frames=config.vot.skip_frames, polygons=entry.polygons)
+        skip_frames=config.vot.skip_frames, polygons=entry.label('polygons'))
     np.testing.assert_array_equal(codes, run_here.codes)
     tracked_frames = codes == metrics.VOT_TRACKED
     np.testing.assert_allclose(tracked[tracked_frames],
@@ -168,7 +185,8 @@ def test_vot_toolkit_supervised_experiment(shared_sequences, tmp_path):
     # burn-in is 10 frames, as ours).
     ours = metrics.vot_accuracy_robustness(
         [metrics.VOTRun(codes, tracked, entry.sequence.groundtruth, width,
-                        height, entry.polygons)], burnin=config.vot.burnin)
+                        height, entry.label('polygons'))],
+        burnin=config.vot.burnin)
     assert ours[0] == pytest.approx(accuracy, abs=1e-9)
     assert ours[2] == failures
   assert toolkit_ar[0][1] == 0 and 0.5 < toolkit_ar[0][0] <= 1  # NCC.
@@ -181,7 +199,7 @@ def _vot_folder(folder, lines, *, polygon_lines=None):
     iio.imwrite(folder / f'{i:08d}.png', np.zeros((30, 40, 3), np.uint8))
   (folder / 'groundtruth.txt').write_text('\n'.join(lines) + '\n')
   if polygon_lines:
-    (folder / evaluation.VOT_POLYGON_NAME).write_text(
+    (folder / evaluation.vot.POLYGON_NAME).write_text(
         '\n'.join(polygon_lines) + '\n')
 
 
@@ -195,18 +213,18 @@ def test_vot_benchmark_reads_the_polygons(tmp_path):
   _vot_folder(tmp_path / 'vot' / 'c', ['2,3,10,10'] * 3)  # Boxes only.
   a, b, c = evaluation.load_benchmark('vot', tmp_path / 'vot')
   corners = [[1, 2], [11, 2], [11, 12], [1, 12]]
-  np.testing.assert_array_equal(a.polygons[[0, 2]], [corners] * 2)
-  assert np.isnan(a.polygons[1]).all()
+  np.testing.assert_array_equal(a.label('polygons')[[0, 2]], [corners] * 2)
+  assert np.isnan(a.label('polygons')[1]).all()
   np.testing.assert_array_equal(a.sequence.groundtruth[[0, 1]],
                                 [[2, 3, 10, 10], [5, 6, 3, 4]])
-  np.testing.assert_array_equal(b.polygons, [corners] * 3)
-  assert c.polygons is None
-  assert all(e.polygons is None
+  np.testing.assert_array_equal(b.label('polygons'), [corners] * 3)
+  assert c.label('polygons') is None
+  assert all(e.label('polygons') is None
              for e in evaluation.load_benchmark('otb', tmp_path / 'vot'))
   cut, = evaluation.load_benchmark('vot', tmp_path / 'vot', names=('b',),
                                    max_frames=2)
-  assert cut.polygons.shape == (2, 4, 2)
-  (tmp_path / 'vot' / 'b' / evaluation.VOT_POLYGON_NAME).write_text(polygon)
+  assert cut.label('polygons').shape == (2, 4, 2)
+  (tmp_path / 'vot' / 'b' / evaluation.vot.POLYGON_NAME).write_text(polygon)
   with pytest.raises(sequences.SequenceError, match='1 regions for 3'):
     evaluation.load_benchmark('vot', tmp_path / 'vot')
 
@@ -250,7 +268,7 @@ def test_vot_accuracy_is_the_toolkits_on_shared_sequences(shared_sequences,
   rng = np.random.default_rng(0)
   outputs = {}
   for entry in entries:
-    assert entry.polygons.shape == (entry.sequence.num_frames, 4, 2)
+    assert entry.label('polygons').shape == (entry.sequence.num_frames, 4, 2)
     truth = entry.sequence.groundtruth
     if (REFERENCE_BOXES / f'{entry.name}.txt').is_file():
       # A real tracker's boxes (siamfc-pytorch), re-initialised or not.
@@ -277,21 +295,21 @@ def test_vot_accuracy_is_the_toolkits_on_shared_sequences(shared_sequences,
                                   entry.sequence.groundtruth)
     run, seconds = evaluation.run_reset(
         FrameTracker(outputs[entry.name]), sequence,
-        skip_frames=config.vot.skip_frames, polygons=entry.polygons)
-    evaluation.write_vot_result(tmp_path, 'scripted', entry.name, run,
-                                seconds)
+        skip_frames=config.vot.skip_frames, polygons=entry.label('polygons'))
+    evaluation.vot.BENCHMARK.write(tmp_path, 'scripted', entry,
+                                   evaluation.vot.ResetRun(run, seconds))
 
     # The toolkit reads the same files.
-    path = evaluation.result_paths('vot', tmp_path, 'scripted',
-                                   entry.name)[0]
+    path = evaluation.vot.BENCHMARK.result_paths(tmp_path, 'scripted',
+                                                 entry.name)[0]
     trajectory = toolkit_io.read_trajectory(str(path))
     regions = [toolkit_io.parse_region(line) for line in (
-        shared_sequences / entry.name / evaluation.VOT_POLYGON_NAME
+        shared_sequences / entry.name / evaluation.vot.POLYGON_NAME
     ).read_text().split()]
     theirs = np.array(toolkit.calculate_overlaps(trajectory, regions, size))
-    codes, tracked = evaluation.read_vot_result(path)
+    codes, tracked = evaluation.vot.read_result(path)
     ours = metrics.vot_overlap(tracked, entry.sequence.groundtruth,
-                               size=size, polygons=entry.polygons)
+                               size=size, polygons=entry.label('polygons'))
     on = codes == metrics.VOT_TRACKED
     np.testing.assert_allclose(ours[on], theirs[on], rtol=0, atol=1e-12)
     assert np.all(theirs[on] > 0)
@@ -316,7 +334,7 @@ def test_vot_accuracy_is_the_toolkits_on_shared_sequences(shared_sequences,
 
     # The same regions moved half out of the image, frame by frame, on the
     # left and on the right.
-    centres = entry.polygons[..., 0].mean(axis=1)
+    centres = entry.label('polygons')[..., 0].mean(axis=1)
     for shifts in -centres, width - 1 - centres:
       moved = [toolkit.Polygon([(x + shift, y) for x, y in r.points()])
                for r, shift in zip(regions, shifts)]
@@ -328,6 +346,6 @@ def test_vot_accuracy_is_the_toolkits_on_shared_sequences(shared_sequences,
                 for (x, y, w, h), r in zip(boxes, moved)]
       ours = metrics.vot_overlap(
           boxes, entry.sequence.groundtruth + move, size=size,
-          polygons=entry.polygons + move[:, None, :2])
+          polygons=entry.label('polygons') + move[:, None, :2])
       np.testing.assert_allclose(ours, theirs, rtol=0, atol=1e-12)
       assert np.sum(ours > 0) > len(ours) / 2

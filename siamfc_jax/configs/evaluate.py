@@ -40,6 +40,13 @@ def get_config() -> ml_collections.ConfigDict:
   # SiamFC tracks this many sequences at once (padded frames, one jitted
   # step; OTB and GOT-10k only). 1 tracks them one by one.
   config.batch_size = 1
+  # Shard shard_index of shard_count: every shard_count-th sequence from
+  # shard_index on. Shards run anywhere (machines, SLURM array tasks) into
+  # one results folder; each writes only its sequences' files, and the
+  # report (experiments.report, or the last shard's own) covers a tracker
+  # once every shard is done.
+  config.shard_index = 0
+  config.shard_count = 1
   config.track = track_3s.get_config()  # SiamFC's weights and settings.
   config.ncc_search_scale = 3.0  # NCC search window / box size, per side.
   config.vot = ml_collections.ConfigDict(dict(

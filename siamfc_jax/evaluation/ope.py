@@ -1,0 +1,100 @@
+"""One-pass evaluation (OPE): the run and the OTB-style summary.
+
+Every one-pass benchmark (OTB, GOT-10k, LaSOT, ...) and training
+validation (``siamfc_jax.track_lib.validate``) run trackers through
+``run``; the OTB benchmark and validation average the OTB curves with
+``summarize``, so a validation number and the OTB benchmark's number are
+the same computation.
+"""
+
+from typing import Iterable, NamedTuple
+
+import numpy as np
+
+from siamfc_jax import metrics
+from siamfc_jax import sequences
+from siamfc_jax import tracker as tracker_lib
+from siamfc_jax.evaluation import base
+
+
+def run(tracker, sequence: sequences.Sequence, init_box=None, *,
+        progress=None) -> tracker_lib.TrackResult:
+  """One pass: ``init`` on the first frame, ``update`` on every other.
+
+  The one host loop (``siamfc_jax.tracker.run``): frame reading is not
+  timed, each frame's seconds include the tracker's device work.
+
+  Args:
+    tracker: anything with ``init(image, box)`` and ``update(image)``.
+    sequence: the frames.
+    init_box: the 1-based (x, y, w, h) target in the first frame; default
+      the first ground-truth box.
+    progress: optionally wraps the frame iterator (e.g. tqdm).
+  """
+  if init_box is None:
+    init_box = sequence.groundtruth[0]
+  return tracker_lib.run(tracker, sequence, init_box, progress=progress)
+
+
+class Sequence(NamedTuple):
+  """One sequence's results, as ``summarize`` takes them."""
+
+  name: str
+  boxes: np.ndarray  # (N, 4) tracked.
+  groundtruth: np.ndarray  # (N, 4); NaN rows are left out.
+  seconds: np.ndarray | None = None  # Per frame, for 'fps'.
+
+
+def summarize(results: Iterable[Sequence]) -> dict:
+  """Success AUC and precision at 20 px, per sequence and averaged.
+
+  The overall numbers are those of the curves averaged over sequences, as
+  the OTB toolkit averages them (``metrics.ope``: frames without a valid
+  ground-truth box are left out). Benchmarks whose toolkits count frames
+  otherwise, or add the normalised precision (LaSOT, TrackingNet), use
+  ``metrics.toolkit_*``.
+
+  Returns:
+    {'overall': {'success_auc', 'precision_20px', 'fps' (given seconds),
+    'success_curve', 'precision_curve'}, 'sequences': {name: {'frames',
+    'success_auc', 'precision_20px'[, 'fps']}}}.
+  """
+  per_sequence, scored, seconds = {}, [], []
+  for result in results:
+    scored.append(metrics.ope(result.boxes, result.groundtruth))
+    row = dict(frames=len(result.groundtruth), success_auc=scored[-1].auc,
+               precision_20px=scored[-1].precision)
+    if result.seconds is not None:
+      seconds.append(np.asarray(result.seconds))
+      row['fps'] = base.steady_fps(seconds[-1:])
+    per_sequence[result.name] = row
+  average = metrics.average_ope(scored)
+  overall = dict(success_auc=average.auc, precision_20px=average.precision)
+  if seconds:
+    overall['fps'] = base.steady_fps(seconds)
+  overall.update(success_curve=average.success_curve.tolist(),
+                 precision_curve=average.precision_curve.tolist())
+  return dict(overall=overall, sequences=per_sequence)
+
+
+def run_and_summarize(tracker, sequence_list, *, progress=None) -> dict:
+  """Runs ``tracker`` on sequences with ground truth and summarises them.
+
+  This is training validation (``siamfc_jax.track_lib.validate``): the
+  same run and summary as an OTB benchmark, without result files.
+
+  Args:
+    tracker: anything with ``init(image, box)`` and ``update(image)``.
+    sequence_list: sequences with ground truth.
+    progress: optionally wraps the sequence iterator (e.g. tqdm).
+
+  Returns:
+    What ``summarize`` returns.
+  """
+  results = []
+  for sequence in (progress(sequence_list) if progress else sequence_list):
+    result = run(tracker, sequence)
+    results.append(Sequence(sequence.name, result.boxes,
+                            sequence.groundtruth, result.seconds))
+  return summarize(results)
+
