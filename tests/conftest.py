@@ -36,3 +36,26 @@ def shared_sequences() -> pathlib.Path:
     pytest.skip(f'{SHARED_SEQUENCES} not found: real-data tests need the'
                 ' shared sequences (../shared/data/sequences)')
   return SHARED_SEQUENCES
+
+
+@pytest.fixture(scope='module')
+def tiny_data(tmp_path_factory):
+  """(dataset folder, sequences folder) made from 20 demo frames: the data
+  of the tiny train config (configs/tiny.py), built once per test module."""
+  # pylint: disable=g-import-not-at-top (only the training tests need them)
+  import imageio.v3 as iio
+  from data_prep import builders
+  from siamfc_jax import demo
+  from siamfc_jax import sequences
+  from siamfc_jax.configs import data
+  root = tmp_path_factory.mktemp('sequences')
+  sequence = demo.demo_sequence(20)
+  (root / 'demo' / 'img').mkdir(parents=True)
+  for i, frame in enumerate(sequence, start=1):
+    iio.imwrite(root / 'demo' / 'img' / f'{i:08d}.jpg', frame, quality=90)
+  sequences.write_boxes(root / 'demo' / 'groundtruth.txt',
+                        sequence.groundtruth)
+  out = tmp_path_factory.mktemp('data')
+  builders.build('sequences', root=root, out=out,
+                 config=data.data_config().curation)
+  return out, root

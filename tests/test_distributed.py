@@ -16,20 +16,15 @@ import subprocess
 import sys
 import time
 
-import imageio.v3 as iio
 import jax
 import numpy as np
 import orbax.checkpoint as ocp
 import pytest
 from absl import flags
 
-from data_prep import builders
-from siamfc_jax import demo
 from siamfc_jax import distributed
-from siamfc_jax import sequences
 from siamfc_jax import train_lib
 from siamfc_jax import xla
-from siamfc_jax.configs import data
 from siamfc_jax.configs import tiny
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
@@ -95,22 +90,6 @@ def test_settings_that_do_not_fit_fail_before_joining(settings, message):
   with pytest.raises(distributed.DistributedError, match=message):
     distributed.initialize(settings, environ={})
   assert not jax.distributed.is_initialized()
-
-
-@pytest.fixture(scope='module')
-def tiny_data(tmp_path_factory):
-  """A dataset and its sequences folder, made from the demo sequence."""
-  root = tmp_path_factory.mktemp('sequences')
-  sequence = demo.demo_sequence(20)
-  (root / 'demo' / 'img').mkdir(parents=True)
-  for i, frame in enumerate(sequence, start=1):
-    iio.imwrite(root / 'demo' / 'img' / f'{i:08d}.jpg', frame, quality=90)
-  sequences.write_boxes(root / 'demo' / 'groundtruth.txt',
-                        sequence.groundtruth)
-  out = tmp_path_factory.mktemp('data')
-  builders.build('sequences', root=root, out=out,
-                 config=data.data_config().curation)
-  return out, root
 
 
 def _free_port() -> int:

@@ -16,16 +16,11 @@ import subprocess
 import sys
 import time
 
-import imageio.v3 as iio
 import numpy as np
 import pytest
 
-from data_prep import builders
 from data_prep import pairs
-from siamfc_jax import demo
-from siamfc_jax import sequences
 from siamfc_jax import train_lib
-from siamfc_jax.configs import data
 from siamfc_jax.configs import tiny
 
 LOSS_CURVE = pathlib.Path(__file__).parent / 'data' / 'tiny_loss_curve.json'
@@ -41,22 +36,6 @@ FLOAT64_RTOL = 1e-9
 # (setup.cfg: --dist loadgroup), so that it is trained once; the others
 # may run beside them.
 ON_REFERENCE_RUN = pytest.mark.xdist_group('train_e2e_reference_run')
-
-
-@pytest.fixture(scope='module')
-def tiny_data(tmp_path_factory):
-  """A dataset and a validation folder made from the demo sequence."""
-  root = tmp_path_factory.mktemp('sequences')
-  sequence = demo.demo_sequence(20)
-  (root / 'demo' / 'img').mkdir(parents=True)
-  for i, frame in enumerate(sequence, start=1):
-    iio.imwrite(root / 'demo' / 'img' / f'{i:08d}.jpg', frame, quality=90)
-  sequences.write_boxes(root / 'demo' / 'groundtruth.txt',
-                        sequence.groundtruth)
-  out = tmp_path_factory.mktemp('data')
-  builders.build('sequences', root=root, out=out,
-                 config=data.data_config().curation)
-  return out, root
 
 
 def _config(tiny_data, **overrides):
