@@ -304,6 +304,7 @@ def _train_rules() -> dict:
 def _evaluate_rules() -> dict:
   # Imported here: evaluation pulls in the baselines and the report plots.
   from siamfc_jax import evaluation  # pylint: disable=g-import-not-at-top
+  from siamfc_jax.evaluation import lasot  # pylint: disable=g-import-not-at-top
   return dict(
       benchmark=_choice(evaluation.BENCHMARKS),
       root=_text(empty=False, hint=' (a benchmark folder; set it with'
@@ -323,7 +324,7 @@ def _evaluate_rules() -> dict:
           eao_low=_integer(1),
           eao_high=_integer(1),
       ),
-      lasot=dict(split=_choice(('test', 'train', 'all'))),
+      lasot=dict(split=_choice(lasot.SPLITS)),
       trackingnet=dict(split=_text(empty=False)),
       html=_boolean(),
       plot_dpi=_integer(10, 1200),

@@ -88,11 +88,17 @@ def select(items, names, root, *, name=lambda entry: entry.name) -> list:
   return [item for item in items if name(item) in names]
 
 
-def sequence_folders(root) -> list[pathlib.Path]:
-  """The sequence folders (img/ or a ground-truth file) of ``root``, sorted."""
+def existing_folder(root) -> pathlib.Path:
+  """``root`` as a path; a SequenceError if it is not a folder."""
   root = pathlib.Path(root)
   if not root.is_dir():
     raise sequences.SequenceError(f'{root}: no such folder')
+  return root
+
+
+def sequence_folders(root) -> list[pathlib.Path]:
+  """The sequence folders (img/ or a ground-truth file) of ``root``, sorted."""
+  root = existing_folder(root)
   folders = sorted(
       p for p in root.iterdir() if p.is_dir() and (
           (p / 'img').is_dir()

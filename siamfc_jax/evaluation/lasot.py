@@ -185,9 +185,7 @@ class Lasot(otb.Otb):
                       ('normalized_precision', 'NP@0.2'))
 
   def load(self, root, *, names=(), max_frames=None, config=None):
-    root = pathlib.Path(root)
-    if not root.is_dir():
-      raise sequences.SequenceError(f'{root}: no such folder')
+    root = base.existing_folder(root)
     split = _split(config)
     folders = {name: sequence_folder(root, name)
                for name in split_names(split)}

@@ -108,9 +108,7 @@ class Nfs(otb.Otb):
 
   def load(self, root, *, names=(), max_frames=None, config=None):
     del config  # No options.
-    root = pathlib.Path(root)
-    if not root.is_dir():
-      raise sequences.SequenceError(f'{root}: no such folder')
+    root = base.existing_folder(root)
     annos = sorted(root.glob(f'*/{FPS}/*.txt'), key=lambda p: p.stem)
     if not annos:
       raise sequences.SequenceError(

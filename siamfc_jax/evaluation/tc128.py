@@ -78,9 +78,7 @@ class Tc128(otb.Otb):
 
   def load(self, root, *, names=(), max_frames=None, config=None):
     del config  # No options.
-    root = pathlib.Path(root)
-    if not root.is_dir():
-      raise sequences.SequenceError(f'{root}: no such folder')
+    root = base.existing_folder(root)
     folders = sorted({p.parent for p in root.glob('*/*_gt.txt')})
     if not folders:
       raise sequences.SequenceError(

@@ -133,9 +133,7 @@ class TrackingNet(otb.Otb):
   sequence_columns = (('success', 'Success'), ('precision', 'Prec.'))
 
   def load(self, root, *, names=(), max_frames=None, config=None):
-    root = pathlib.Path(root)
-    if not root.is_dir():
-      raise sequences.SequenceError(f'{root}: no such folder')
+    root = base.existing_folder(root)
     videos = {}
     for chunk in chunk_folders(root, _split(config)):
       for anno in sorted((chunk / 'anno').glob('*.txt')):
