@@ -31,7 +31,7 @@ from ml_collections import config_flags
 from experiments.benchmark_lib import timing
 from experiments.benchmark_lib import torch_reference
 from experiments.benchmark_lib import workers
-from siamfc_jax import checkpoints
+from siamfc_jax import weights
 from siamfc_jax import configs
 from siamfc_jax import demo
 from siamfc_jax import model as model_lib
@@ -231,7 +231,7 @@ def prepare_ours(config: ml_collections.ConfigDict,
   timers = {}
   for num_scales in entry.scales:
     track = track_config(config, entry, num_scales)
-    variables = checkpoints.load_for_tracking(track)
+    variables = weights.load_for_tracking(track)
     settings = tracker.Settings.from_config(track)
     _tracking_timers(result, timers, num_scales,
                      FrameByFrame(variables, settings), frames, box, config)
@@ -292,7 +292,7 @@ def prepare_torch(config: ml_collections.ConfigDict,
   for num_scales in entry.scales:
     track = track_config(config, entry, num_scales)
     runner = torch_reference.TorchRunner(
-        network(track.model, checkpoints.load_for_tracking(track)).eval(),
+        network(track.model, weights.load_for_tracking(track)).eval(),
         entry, device)
     reference = torch_reference.TorchTracker(
         runner, entry, tracker.Settings.from_config(track))

@@ -14,7 +14,7 @@ siamfc_jax/configs/evaluate.py); re-running resumes an interrupted run.
 from absl import flags
 
 from siamfc_jax import boxes
-from siamfc_jax import checkpoints
+from siamfc_jax import weights
 from siamfc_jax import cli
 from siamfc_jax import configs
 from siamfc_jax import evaluation
@@ -53,7 +53,7 @@ def main(argv):
 def run():
   """Console entry point (siamfc-evaluate)."""
   cli.run(main, errors=(sequences.SequenceError, boxes.BoxError,
-                        checkpoints.WeightsError, evaluation.EvaluationError),
+                        weights.WeightsError, evaluation.EvaluationError),
           interrupted='; the result files of the sequences done are kept:'
           ' the same command tracks only the others')
 

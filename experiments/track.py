@@ -22,7 +22,7 @@ import jax
 from absl import flags
 
 from siamfc_jax import boxes
-from siamfc_jax import checkpoints
+from siamfc_jax import weights
 from siamfc_jax import cli
 from siamfc_jax import configs
 from siamfc_jax import demo
@@ -158,7 +158,7 @@ def main(argv):
 def run():
   """Console entry point (siamfc-track)."""
   cli.run(main, errors=(sequences.SequenceError, boxes.BoxError,
-                        checkpoints.WeightsError))
+                        weights.WeightsError))
 
 
 if __name__ == '__main__':

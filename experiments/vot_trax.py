@@ -18,7 +18,7 @@ own: stdin/stdout carry the protocol.
 
 from absl import flags
 
-from siamfc_jax import checkpoints
+from siamfc_jax import weights
 from siamfc_jax import cli
 from siamfc_jax import configs
 from siamfc_jax import evaluation
@@ -43,7 +43,7 @@ def main(argv):
 
 def run():
   """Console entry point (siamfc-vot-trax)."""
-  cli.run(main, errors=(checkpoints.WeightsError, sequences.SequenceError,
+  cli.run(main, errors=(weights.WeightsError, sequences.SequenceError,
                         evaluation.EvaluationError))
 
 

@@ -27,7 +27,7 @@ import ml_collections
 import numpy as np
 
 from siamfc_jax import boxes
-from siamfc_jax import checkpoints
+from siamfc_jax import weights
 from siamfc_jax import crops
 from siamfc_jax import model as model_lib
 from siamfc_jax import sequences
@@ -436,7 +436,7 @@ class Tracker:
       config = config.copy_and_resolve_references()
       config.checkpoint = str(checkpoint)
     validation.check_track(config)
-    return cls(checkpoints.load_for_tracking(config), config)
+    return cls(weights.load_for_tracking(config), config)
 
   def init(self, image, box) -> None:
     """Starts tracking ``box``, 1-based (x, y, w, h), in ``image``.

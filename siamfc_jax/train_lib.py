@@ -27,7 +27,7 @@ import tensorboardX
 import tqdm
 from absl import logging
 
-from siamfc_jax import checkpoints
+from siamfc_jax import weights
 from siamfc_jax import distributed
 from siamfc_jax import files
 from siamfc_jax import losses
@@ -116,7 +116,7 @@ def train_step(state: TrainState, batch: dict[str, jax.Array], *,
   search = batch['search'].astype(pixels)[:, None]
   response_size = model_lib.response_size(config.exemplar_size,
                                           config.instance_size)
-  labels, weights = losses.label_map(
+  labels, label_weights = losses.label_map(
       response_size, config.total_stride, config.positive_radius,
       config.negative_radius)
 
@@ -124,7 +124,7 @@ def train_step(state: TrainState, batch: dict[str, jax.Array], *,
     scores, updates = net.apply(
         {'params': params, 'batch_stats': state.batch_stats}, exemplar,
         search, train=True, mutable=['batch_stats'])
-    return losses.logistic_loss(scores[:, 0], labels, weights), updates
+    return losses.logistic_loss(scores[:, 0], labels, label_weights), updates
 
   (loss, updates), grads = jax.value_and_grad(loss_fn, has_aux=True)(
       state.params)
@@ -210,7 +210,7 @@ def export_weights(config: ml_collections.ConfigDict, workdir, path) -> int:
     if manager.latest_step() is None:
       raise FileNotFoundError(f'{workdir}: no checkpoint to export')
     if distributed.is_main_process():
-      checkpoints.save_weights(path, variables_of(state), dtype=np.float16)
+      weights.save_weights(path, variables_of(state), dtype=np.float16)
     return int(state.step)
 
 
@@ -331,7 +331,7 @@ def _train_and_evaluate(config: ml_collections.ConfigDict, workdir,
   if is_main:
     writer.close()
     if not (stop is not None and stop.requested):
-      checkpoints.save_weights(workdir / 'weights.msgpack',
+      weights.save_weights(workdir / 'weights.msgpack',
                                variables_of(state), dtype=np.float16)
   return record
 

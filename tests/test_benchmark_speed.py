@@ -16,7 +16,7 @@ from experiments import benchmark_speed  # noqa: E402  (needs torch)
 from experiments.benchmark_lib import torch_reference  # noqa: E402
 from experiments.benchmark_lib import workers  # noqa: E402
 from siamfc_jax import boxes  # noqa: E402
-from siamfc_jax import checkpoints  # noqa: E402
+from siamfc_jax import weights  # noqa: E402
 from siamfc_jax import crops  # noqa: E402
 from siamfc_jax import model as model_lib  # noqa: E402
 from siamfc_jax import tracker  # noqa: E402
@@ -48,7 +48,7 @@ def _tiny_config(output):
 def test_torch_embedding_matches_ours():
   config = config_lib.get_config()
   track = benchmark_speed.track_config(config, config.ours.default, 3)
-  variables = checkpoints.load_for_tracking(track)
+  variables = weights.load_for_tracking(track)
   net = model_lib.create_model(track.model)
   images = np.random.default_rng(0).uniform(
       0, 255, (2, 127, 127, 3)).astype(np.float32)
@@ -168,7 +168,7 @@ def test_the_torch_tracker_refuses_options_it_lacks(option):
 def test_tracking_timers_time_the_one_loop(tmp_path, monkeypatch):
   config = _tiny_config(tmp_path / 'speed.json')
   track = benchmark_speed.track_config(config, config.ours.default, 3)
-  variables = checkpoints.load_for_tracking(track)
+  variables = weights.load_for_tracking(track)
   frames, box = benchmark_speed.benchmark_frames(config)
   loops = []
   one_loop = tracker.run

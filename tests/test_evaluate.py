@@ -11,7 +11,7 @@ import imageio.v3 as iio
 import numpy as np
 import pytest
 
-from siamfc_jax import checkpoints
+from siamfc_jax import weights
 from siamfc_jax import demo
 from siamfc_jax import evaluation
 from siamfc_jax import metrics
@@ -137,7 +137,7 @@ def test_batched_evaluation_matches_one_by_one(tmp_path):
   config.batch_size = 2
   evaluation.evaluate(config)
   one_by_one = tracker_lib.Tracker(
-      checkpoints.load_for_tracking(config.track), config.track)
+      weights.load_for_tracking(config.track), config.track)
   for name in shapes:
     sequence = sequences.load_folder(root / name)
     expected = one_by_one.track(sequence, sequence.groundtruth[0])
@@ -314,7 +314,7 @@ def test_frames_are_checked_before_tracking(otb_root, tmp_path):
 @pytest.fixture(scope='module')
 def shipped_tracker():
   config = evaluate_config.get_config().track
-  return tracker_lib.Tracker(checkpoints.load_for_tracking(config), config)
+  return tracker_lib.Tracker(weights.load_for_tracking(config), config)
 
 
 def test_one_tracking_loop(shipped_tracker, tmp_path, monkeypatch):

@@ -28,7 +28,7 @@ from data_prep import augment
 from data_prep import builders
 from data_prep import pairs
 from siamfc_jax import boxes
-from siamfc_jax import checkpoints
+from siamfc_jax import weights
 from siamfc_jax import losses
 from siamfc_jax import model as model_lib
 from siamfc_jax import sequences
@@ -188,7 +188,7 @@ def scored(tmp_path_factory):
 
   net = model_lib.create_model(base.model_config())
   untrained = model_lib.init_variables(net, jax.random.key(0))
-  authors = checkpoints.import_tflite(
+  authors = weights.import_tflite(
       TFLITE, untrained, score_gain=base.model_config().score_gain,
       bn_epsilon=base.model_config().bn_epsilon)
   score = jax.jit(lambda variables, z, x: net.apply(
@@ -221,12 +221,12 @@ def _loss(scores, shift=(0, 0)):
   config = base.train_config()
   cells = ((config.instance_size - config.exemplar_size) // config.total_stride
            + 1)
-  labels, weights = losses.label_map(
+  labels, label_weights = losses.label_map(
       cells, config.total_stride, config.positive_radius,
       config.negative_radius)
   return float(losses.logistic_loss(
       jnp.asarray(scores), np.roll(labels, shift, (0, 1)),
-      np.roll(weights, shift, (0, 1))))
+      np.roll(label_weights, shift, (0, 1))))
 
 
 def _distance(offsets):

@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 import scipy.io
 
-from siamfc_jax import checkpoints
+from siamfc_jax import weights
 from siamfc_jax import model as model_lib
 from siamfc_jax.configs import base
 from siamfc_jax.configs import track_3s
@@ -87,7 +87,7 @@ def test_matconvnet_network_scores_match_the_original(tmp_path,
   adjust = (0.02, -1.5, 3.0, 40.0)  # gain m, bias b, mean, sigma.
   path = tmp_path / '2016-08-17.net.mat'
   _write_matconvnet(path, layers, adjust)
-  variables = checkpoints.import_matconvnet(
+  variables = weights.import_matconvnet(
       path, template, score_gain=1e-3, bn_epsilon=EPS)
 
   z = rng.uniform(0, 255, (1, 127, 127, 3)).astype(np.float32)
@@ -108,13 +108,13 @@ def test_matconvnet_errors(tmp_path, net_and_template):
   _, template = net_and_template
   bad = tmp_path / 'bad.mat'
   bad.write_bytes(b'not a mat file')
-  with pytest.raises(checkpoints.WeightsError, match='bad.mat'):
-    checkpoints.import_matconvnet(bad, template, score_gain=1e-3,
+  with pytest.raises(weights.WeightsError, match='bad.mat'):
+    weights.import_matconvnet(bad, template, score_gain=1e-3,
                                   bn_epsilon=EPS)
   other = tmp_path / 'other.mat'
   scipy.io.savemat(other, {'something': np.zeros(3)})
-  with pytest.raises(checkpoints.WeightsError, match='net.params'):
-    checkpoints.import_matconvnet(other, template, score_gain=1e-3,
+  with pytest.raises(weights.WeightsError, match='net.params'):
+    weights.import_matconvnet(other, template, score_gain=1e-3,
                                   bn_epsilon=EPS)
 
 
@@ -167,7 +167,7 @@ def test_siamfc_pytorch_checkpoint_matches_torch(tmp_path, net_and_template,
   path = tmp_path / 'siamfc_alexnet_e50.pth'
   state_dict = _siamfc_pytorch_checkpoint(torch, path, _raw_layers(rng))
   # The default is RGB: only BGR checkpoints pass the option.
-  variables = checkpoints.import_siamfc_pytorch(
+  variables = weights.import_siamfc_pytorch(
       path, template, **({'bgr_input': True} if bgr_input else {}))
 
   # siamfc-pytorch feeds RGB (ops.read_image, datasets.Pair), as we do;
@@ -189,7 +189,7 @@ def test_load_for_tracking_dispatches_on_the_suffix(tmp_path):
   _write_matconvnet(path, layers, (0.01, 0.0, 0.0, 10.0))
   config = track_3s.get_config()
   config.checkpoint = str(path)
-  variables = checkpoints.load_for_tracking(config)
+  variables = weights.load_for_tracking(config)
   np.testing.assert_allclose(
       variables['params']['embedding']['conv1']['kernel'],
       layers[1]['kernel'], rtol=1e-6)

@@ -15,7 +15,7 @@ import numpy as np
 import pytest
 
 from siamfc_jax import boxes
-from siamfc_jax import checkpoints
+from siamfc_jax import weights
 from siamfc_jax import sequences
 from siamfc_jax import tracker
 from siamfc_jax.configs import track_3s
@@ -35,14 +35,14 @@ pytestmark = [pytest.mark.shared, pytest.mark.slow]
 @pytest.fixture(scope='module')
 def network():
   """The authors' network from the TFLite export, without its score bias."""
-  weights = REFERENCE / 'siamfc_3s_color_int8.tflite'
-  if not weights.is_file():
-    pytest.skip(f'{weights} not found: the reference tests need'
+  weights_file = REFERENCE / 'siamfc_3s_color_int8.tflite'
+  if not weights_file.is_file():
+    pytest.skip(f'{weights_file} not found: the reference tests need'
                 ' ../shared/reference/siamfc_2016-08-17')
   pytest.importorskip('tflite', reason='reading .tflite needs `tflite`')
   config = track_reference.get_config()
-  config.checkpoint = str(weights)
-  return checkpoints.load_for_tracking(config)
+  config.checkpoint = str(weights_file)
+  return weights.load_for_tracking(config)
 
 
 def _track(config, variables, sequence, max_frames=None):

@@ -17,7 +17,7 @@ import pytest
 import scipy.io
 import tflite
 
-from siamfc_jax import checkpoints
+from siamfc_jax import weights
 from siamfc_jax import model as model_lib
 from siamfc_jax import tracker
 from siamfc_jax.configs import base
@@ -170,9 +170,9 @@ def _siamfc_file(path, rng, *, gain=2e-3, scope='convolutional_alexnet',
       stored, w = _quantised(rng.normal(0, np.sqrt(2 / (k * k * cin)),
                                         (per_group, k, k, cin)),
                              per_channel=True)
-      weights = add(f'{branch}/weights', w.shape, INT8, **stored)
+      kernel = add(f'{branch}/weights', w.shape, INT8, **stored)
       layer['weights'].append(w)
-      inputs = [activation, weights, -1]  # conv1-4: no bias.
+      inputs = [activation, kernel, -1]  # conv1-4: no bias.
       if i == 5:
         stored, bias = _quantised(rng.normal(0, 0.1, (1, per_group)), 32)
         stored['q'] = stored['q'][0]
@@ -224,7 +224,7 @@ def _reference_embedding(images, net):
 
 
 def _import(path, template, score_gain=1e-3, bn_epsilon=EPS):
-  return checkpoints.import_tflite(path, template, score_gain=score_gain,
+  return weights.import_tflite(path, template, score_gain=score_gain,
                                    bn_epsilon=bn_epsilon)
 
 
@@ -282,7 +282,7 @@ def test_load_for_tracking_reads_tflite(tmp_path, net_and_template):
   expected = _import(path, template, score_gain=config.model.score_gain,
                      bn_epsilon=config.model.bn_epsilon)
   jax.tree.map(np.testing.assert_array_equal,
-               checkpoints.load_for_tracking(config), expected)
+               weights.load_for_tracking(config), expected)
   loaded = tracker.Tracker.from_pretrained(checkpoint=path).variables
   jax.tree.map(np.testing.assert_array_equal, loaded, expected)
 
@@ -293,7 +293,7 @@ def test_another_network_is_refused(tmp_path, net_and_template):
   stored, _ = _quantised(np.ones((32, 3, 3, 3)), per_channel=True)
   _write_tflite(path, [dict(name='MobilenetV1/Conv2d_0/weights',
                             shape=(32, 3, 3, 3), type=INT8, **stored)], [])
-  with pytest.raises(checkpoints.WeightsError,
+  with pytest.raises(weights.WeightsError,
                      match=r'mobilenet.tflite: not the SiamFC network: no'
                      r' tensor conv1/weights and 21 more'):
     _import(path, template)
@@ -309,7 +309,7 @@ def test_a_different_layout_is_refused(tmp_path, net_and_template, change,
   _, template = net_and_template
   path = tmp_path / 'other.tflite'
   _siamfc_file(path, np.random.default_rng(3), **change)
-  with pytest.raises(checkpoints.WeightsError,
+  with pytest.raises(weights.WeightsError,
                      match=f'other.tflite: {message}'):
     _import(path, template)
 
@@ -321,7 +321,7 @@ def test_wrong_shapes_are_refused(tmp_path, net_and_template):
   # A network whose conv3 has half the outputs of the file's.
   narrow = jax.tree.map(np.asarray, template)
   narrow['params']['embedding']['conv3']['kernel'] = np.zeros((3, 3, 256, 192))
-  with pytest.raises(checkpoints.WeightsError,
+  with pytest.raises(weights.WeightsError,
                      match=r'siamfc.tflite: conv3/weights has shape'
                      r' \(384, 3, 3, 256\), the network needs'
                      r' \(192, 3, 3, 256\)'):
@@ -330,19 +330,19 @@ def test_wrong_shapes_are_refused(tmp_path, net_and_template):
 
 def test_bad_files_are_refused(tmp_path, net_and_template):
   _, template = net_and_template
-  with pytest.raises(checkpoints.WeightsError,
+  with pytest.raises(weights.WeightsError,
                      match='missing.tflite: cannot read'):
     _import(tmp_path / 'missing.tflite', template)
   garbage = tmp_path / 'garbage.tflite'
   garbage.write_bytes(b'\x00garbage\xff' * 10)
-  with pytest.raises(checkpoints.WeightsError,
+  with pytest.raises(weights.WeightsError,
                      match='garbage.tflite: not a TFLite model'):
     _import(garbage, template)
   path = tmp_path / 'siamfc.tflite'
   _siamfc_file(path, np.random.default_rng(5))
   truncated = tmp_path / 'truncated.tflite'
   truncated.write_bytes(path.read_bytes()[:len(path.read_bytes()) // 2])
-  with pytest.raises(checkpoints.WeightsError,
+  with pytest.raises(weights.WeightsError,
                      match='truncated.tflite: corrupt TFLite model'):
     _import(truncated, template)
 
@@ -548,12 +548,12 @@ def test_a_renamed_tensor_is_named(reference, tmp_path, net_and_template):
   assert data.count(b'/conv2/b1/weights') == 1
   renamed = tmp_path / 'renamed.tflite'
   renamed.write_bytes(data.replace(b'/conv2/b1/weights', b'/conv2/b9/weights'))
-  with pytest.raises(checkpoints.WeightsError,
+  with pytest.raises(weights.WeightsError,
                      match='renamed.tflite: not the SiamFC network: no tensor'
                      ' conv2/b1/weights'):
     _import(renamed, net_and_template[1])
   truncated = tmp_path / 'truncated.tflite'
   truncated.write_bytes(data[:len(data) // 3])
-  with pytest.raises(checkpoints.WeightsError,
+  with pytest.raises(weights.WeightsError,
                      match='truncated.tflite: corrupt TFLite model'):
     _import(truncated, net_and_template[1])

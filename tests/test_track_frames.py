@@ -4,7 +4,7 @@ import jax
 import numpy as np
 import pytest
 
-from siamfc_jax import checkpoints
+from siamfc_jax import weights
 from siamfc_jax import demo
 from siamfc_jax import tracker
 from siamfc_jax.configs import track_3s
@@ -14,7 +14,7 @@ from siamfc_jax.configs import track_3s
 def shipped():
   """A tracker with the shipped weights (an untrained network if none)."""
   config = track_3s.get_config()
-  return tracker.Tracker(checkpoints.load_for_tracking(config), config)
+  return tracker.Tracker(weights.load_for_tracking(config), config)
 
 
 def test_track_frames_gives_the_frame_by_frame_boxes(shipped):

@@ -12,7 +12,7 @@ import pytest
 
 import siamfc_jax
 from siamfc_jax import boxes
-from siamfc_jax import checkpoints
+from siamfc_jax import weights
 from siamfc_jax import crops
 from siamfc_jax import demo
 from siamfc_jax import sequences
@@ -117,7 +117,7 @@ def test_hann_window():
 def untrained_tracker():
   config = track_3s.get_config()
   config.checkpoint = ''
-  return tracker.Tracker(checkpoints.load_for_tracking(config), config)
+  return tracker.Tracker(weights.load_for_tracking(config), config)
 
 
 def test_step_compiles_once_and_returns_boxes(untrained_tracker):
@@ -153,7 +153,7 @@ def test_grayscale_frames_are_accepted(untrained_tracker):
 @pytest.mark.slow
 def test_bad_input_gives_clear_errors():
   config = track_3s.get_config()
-  fresh = tracker.Tracker(checkpoints.load_for_tracking(config), config)
+  fresh = tracker.Tracker(weights.load_for_tracking(config), config)
   frame = np.zeros((100, 120, 3), np.uint8)
   with pytest.raises(RuntimeError, match='init'):
     fresh.update(frame)
@@ -223,9 +223,9 @@ def test_init_embeds_the_exemplar_once(untrained_tracker):
 @pytest.mark.slow
 def test_from_pretrained_and_track_function(tmp_path):
   config = track_3s.get_config()
-  weights = tmp_path / 'w.msgpack'
-  checkpoints.save_weights(weights, checkpoints.load_for_tracking(config))
-  tracker_from_file = tracker.Tracker.from_pretrained(checkpoint=weights)
+  weights_file = tmp_path / 'w.msgpack'
+  weights.save_weights(weights_file, weights.load_for_tracking(config))
+  tracker_from_file = tracker.Tracker.from_pretrained(checkpoint=weights_file)
   assert tracker_from_file.settings.num_scales == 3
   sequence = demo.demo_sequence(3)
   frames = list(sequence)
@@ -235,7 +235,7 @@ def test_from_pretrained_and_track_function(tmp_path):
     iio.imwrite(tmp_path / 'seq' / 'img' / f'{i:08d}.png', frame)
   for source in (frames, tmp_path / 'clip.mp4', str(tmp_path / 'seq')):
     result = siamfc_jax.track(source, sequence.groundtruth[0],
-                              checkpoint=weights)
+                              checkpoint=weights_file)
     assert result.boxes.shape == (3, 4)
   # The frame-by-frame API gives the boxes of track().
   tracker_from_file.init(frames[0], sequence.groundtruth[0])
@@ -356,7 +356,7 @@ def test_pad_colour_kept_from_the_first_frame():
   rng = np.random.default_rng(3)
   first = rng.integers(0, 256, (40, 50, 3), np.uint8)
   later = rng.integers(0, 100, (40, 50, 3), np.uint8)
-  variables = checkpoints.load_for_tracking(track_3s.get_config())
+  variables = weights.load_for_tracking(track_3s.get_config())
   box = np.array([10.0, 10.0, 20.0, 16.0])
   for mode, first_color in (
       ('frame_mean', crops.mean_color(first)),
@@ -371,7 +371,7 @@ def test_pad_colour_kept_from_the_first_frame():
 
 
 def test_score_bias_dropped_when_asked():
-  variables = checkpoints.load_for_tracking(track_3s.get_config())
+  variables = weights.load_for_tracking(track_3s.get_config())
   biased = {**variables, 'params': {**variables['params'],
                                     'score_bias': jnp.float32(3.0)}}
   unbiased = {**variables, 'params': {**variables['params'],
@@ -379,12 +379,12 @@ def test_score_bias_dropped_when_asked():
   frames = list(demo.demo_sequence(2))
   box = demo.demo_sequence(1).groundtruth[0]
   peaks = {}
-  for name, weights, use in (('biased', biased, True),
+  for name, variables, use in (('biased', biased, True),
                              ('dropped', biased, False),
                              ('zero', unbiased, True)):
     settings = _settings(use_score_bias=use)
-    state = tracker.init(weights, frames[0], box, settings=settings)
-    peaks[name] = float(tracker.step(weights, state, frames[1],
+    state = tracker.init(variables, frames[0], box, settings=settings)
+    peaks[name] = float(tracker.step(variables, state, frames[1],
                                      settings=settings)[2])
   assert peaks['dropped'] == peaks['zero']
   np.testing.assert_allclose(peaks['biased'] - peaks['zero'], 3.0, rtol=1e-5)
@@ -461,7 +461,7 @@ def _two_sizes(num_frames):
 def test_track_batch_gives_the_one_by_one_boxes(config_module):
   config = config_module.get_config()
   config.checkpoint = ''
-  one = tracker.Tracker(checkpoints.load_for_tracking(config), config)
+  one = tracker.Tracker(weights.load_for_tracking(config), config)
   frame_lists, init_boxes = _two_sizes(5)
   batched = tracker.track_batch(one.variables, one.settings, frame_lists,
                                 init_boxes)

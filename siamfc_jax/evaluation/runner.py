@@ -15,7 +15,7 @@ import ml_collections
 import tqdm
 
 from siamfc_jax import baselines
-from siamfc_jax import checkpoints
+from siamfc_jax import weights
 from siamfc_jax import records
 from siamfc_jax import reports
 from siamfc_jax import tracker as tracker_lib
@@ -30,7 +30,7 @@ RECORD = 'evaluation.json'
 def create_tracker(name: str, config: ml_collections.ConfigDict):
   """The tracker called ``name`` (one of TRACKERS), set up from ``config``."""
   if name == 'siamfc':
-    return tracker_lib.Tracker(checkpoints.load_for_tracking(config.track),
+    return tracker_lib.Tracker(weights.load_for_tracking(config.track),
                                config.track)
   if name in baselines.BASELINES:
     return baselines.create(name, ncc_search_scale=config.ncc_search_scale)
@@ -126,10 +126,10 @@ def track(benchmark: base.Benchmark,
   config = config.copy_and_resolve_references()
   config.root = str(pathlib.Path(config.root).resolve())  # For report().
   entries = load(benchmark, config)
-  weights = checkpoints.weights_path(config.track)
+  weights_file = weights.weights_path(config.track)
   records.write_json(
       pathlib.Path(config.results_dir) / RECORD,
-      records.run_record(config, weights=str(weights) if weights else
+      records.run_record(config, weights=str(weights_file) if weights_file else
                          f'untrained (seed {config.track.seed})'))
   for name in config.trackers:
     run_tracker(benchmark, name, entries, config)
