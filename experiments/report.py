@@ -3,7 +3,8 @@
   python -m experiments.report --results=runs/evaluate/otb
 
 Prints the overall table and the path of report.md (with summary.json and
-the plots beside it); see siamfc_jax/configs/evaluate.py.
+the plots beside it), then, where sequences carry OTB attributes, the path
+of attributes.json; see siamfc_jax/configs/evaluate.py.
 """
 
 from absl import flags

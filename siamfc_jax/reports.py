@@ -7,20 +7,52 @@ depends on which benchmark it is. Plots follow the papers and toolkits: one
 line per tracker, labelled with its score, best first. Figures are drawn
 without pyplot, so PNGs are rendered by matplotlib's Agg backend whatever
 the default backend is; no display is needed.
+
+A summary whose trackers carry per-attribute results ('attributes', as
+siamfc_jax.evaluation.ope.summarize_attributes gives them) also gets a
+table, one success and one precision figure with a panel per attribute,
+and ``attributes.json``.
 """
 
 import html
 import io
+import math
 import pathlib
+from typing import NamedTuple
 
 import matplotlib.figure
 import numpy as np
 
 from siamfc_jax import files
 from siamfc_jax import metrics
+from siamfc_jax import records
 
 FPS_NOTE = ('FPS: frames per second after the first two frames of each'
             ' sequence (initialisation and, for SiamFC, compilation).')
+ATTRIBUTES_FILE = 'attributes.json'
+ATTRIBUTE_COLUMNS = (('success_auc', 'AUC'), ('precision_20px', 'P@20'))
+
+
+class OpePlot(NamedTuple):
+  """One OTB-style plot: the score in the legend and the curve drawn."""
+
+  kind: str  # File names: <kind>_plot.png, attribute_<kind>_plots.png.
+  score: str
+  curve: str
+  thresholds: object
+  title: str
+  xlabel: str
+  ylabel: str
+
+
+OPE_PLOTS = (
+    OpePlot('success', 'success_auc', 'success_curve',
+            metrics.SUCCESS_THRESHOLDS, 'Success plots of OPE',
+            'Overlap threshold', 'Success rate'),
+    OpePlot('precision', 'precision_20px', 'precision_curve',
+            metrics.PRECISION_THRESHOLDS, 'Precision plots of OPE',
+            'Location error threshold (pixels)', 'Precision'),
+)
 
 
 def number(value, digits: int = 3) -> str:
@@ -64,9 +96,16 @@ def markdown_table(header, rows) -> str:
 
 
 def overall_text(summary: dict, report_path, benchmark) -> str:
-  """What the evaluation jobs print: the overall table, then the report."""
-  return (markdown_table(*overall_table(summary, benchmark))
+  """What the evaluation jobs print: the overall table, then the report.
+
+  With per-attribute results, the path of attributes.json follows.
+  """
+  text = (markdown_table(*overall_table(summary, benchmark))
           + f'\nreport: {report_path}')
+  if attribute_results(summary):
+    path = pathlib.Path(report_path).parent / ATTRIBUTES_FILE
+    text += f'\nattributes: {path}'
+  return text
 
 
 def _html_table(header, rows) -> str:
@@ -76,11 +115,9 @@ def _html_table(header, rows) -> str:
   return f'<table><tr>{cells("th", header)}</tr>{body}</table>'
 
 
-def plot(path: pathlib.Path, x, lines, *, title: str, xlabel: str,
-          ylabel: str, dpi: int, span=None) -> None:
-  """Writes a PNG of ``lines`` [(label, score, y)], best score first."""
-  figure = matplotlib.figure.Figure(figsize=(6, 4.5))
-  axes = figure.subplots()
+def _draw(axes, x, lines, *, title: str, xlabel: str, ylabel: str,
+          span=None) -> None:
+  """``lines`` [(label, score, y)] on ``axes``, best score first."""
   if span is not None:
     axes.axvspan(*span, color='0.9')
   for label, _, y in sorted(lines, key=lambda line: -np.nan_to_num(line[1])):
@@ -89,9 +126,30 @@ def plot(path: pathlib.Path, x, lines, *, title: str, xlabel: str,
            ylim=(0, 1))
   axes.grid(True, alpha=0.4)
   axes.legend(loc='best', fontsize='small')
+
+
+def _save(figure, path: pathlib.Path, dpi: int) -> None:
   buffer = io.BytesIO()
   figure.savefig(buffer, format='png', dpi=dpi, bbox_inches='tight')
   files.write_bytes(path, buffer.getvalue())
+
+
+def plot(path: pathlib.Path, x, lines, *, title: str, xlabel: str,
+         ylabel: str, dpi: int, span=None) -> None:
+  """Writes a PNG of ``lines`` [(label, score, y)], best score first."""
+  figure = matplotlib.figure.Figure(figsize=(6, 4.5))
+  _draw(figure.subplots(), x, lines, title=title, xlabel=xlabel,
+        ylabel=ylabel, span=span)
+  _save(figure, path, dpi)
+
+
+def scored_lines(results: dict, spec: OpePlot) -> list:
+  """[(label, score, curve)] of {tracker: numbers}, for ``_draw``.
+
+  Labelled as the OTB toolkit's legends (plotDrawSave.m): 'name [0.xxx]'.
+  """
+  return [(f'{name} [{r[spec.score]:.3f}]', r[spec.score], r[spec.curve])
+          for name, r in results.items()]
 
 
 def ope_plots(summary: dict, folder, *, dpi: int) -> list[str]:
@@ -104,18 +162,105 @@ def ope_plots(summary: dict, folder, *, dpi: int) -> list[str]:
   overall = {n: r['overall'] for n, r in summary['trackers'].items()}
   if not overall:
     return []
-  plot(folder / 'success_plot.png', metrics.SUCCESS_THRESHOLDS,
-       [(f'{n} [{o["success_auc"]:.3f}]', o['success_auc'],
-         o['success_curve']) for n, o in overall.items()],
-       title='Success plots of OPE', xlabel='Overlap threshold',
-       ylabel='Success rate', dpi=dpi)
-  plot(folder / 'precision_plot.png', metrics.PRECISION_THRESHOLDS,
-       [(f'{n} [{o["precision_20px"]:.3f}]', o['precision_20px'],
-         o['precision_curve']) for n, o in overall.items()],
-       title='Precision plots of OPE',
-       xlabel='Location error threshold (pixels)', ylabel='Precision',
-       dpi=dpi)
-  return ['success_plot.png', 'precision_plot.png']
+  names = []
+  for spec in OPE_PLOTS:
+    names.append(f'{spec.kind}_plot.png')
+    plot(folder / names[-1], spec.thresholds, scored_lines(overall, spec),
+         title=spec.title, xlabel=spec.xlabel, ylabel=spec.ylabel, dpi=dpi)
+  return names
+
+
+# Per attribute.
+
+
+def attribute_results(summary: dict) -> dict:
+  """The trackers' per-attribute results, by attribute (attributes.json).
+
+  Returns:
+    {} if no tracker has any; else {'attributes': {tag: {'name',
+    'sequences', 'trackers': {tracker: {'success_auc', 'precision_20px',
+    'success_curve', 'precision_curve'}}}}, 'unannotated': [sequences left
+    out], 'success_thresholds', 'precision_thresholds'}.
+  """
+  trackers = {name: result for name, result in summary['trackers'].items()
+              if result.get('attributes')}
+  if not trackers:
+    return {}
+  first = next(iter(trackers.values()))  # All score the same sequences.
+  attributes = {
+      tag: dict(name=entry['name'], sequences=entry['sequences'], trackers={
+          name: {k: v for k, v in result['attributes'][tag].items()
+                 if k not in ('name', 'sequences')}
+          for name, result in trackers.items()})
+      for tag, entry in first['attributes'].items()}
+  return dict(attributes=attributes,
+              unannotated=list(first.get('unannotated', [])),
+              success_thresholds=metrics.SUCCESS_THRESHOLDS.tolist(),
+              precision_thresholds=metrics.PRECISION_THRESHOLDS.tolist())
+
+
+def attribute_table(by_attribute: dict) -> tuple[list[str], list[list[str]]]:
+  """(header, rows): one row per attribute, one column per tracker."""
+  attributes = by_attribute['attributes']
+  trackers = list(next(iter(attributes.values()))['trackers'])
+  label = ' / '.join(header for _, header in ATTRIBUTE_COLUMNS)
+  header = ['Attribute', 'Sequences', *(f'{n} {label}' for n in trackers)]
+  rows = [[f'{tag} ({entry["name"]})', str(len(entry['sequences'])),
+           *(' / '.join(number(entry['trackers'][n][k])
+                        for k, _ in ATTRIBUTE_COLUMNS) for n in trackers)]
+          for tag, entry in attributes.items()]
+  return header, rows
+
+
+def attribute_figure(by_attribute: dict, spec: OpePlot):
+  """A figure of ``spec`` plots, one panel per attribute.
+
+  Each panel is titled as the OTB toolkit titles its attribute plots,
+  'name (number of sequences)', under the figure's title.
+  """
+  attributes = by_attribute['attributes']
+  columns = min(4, len(attributes))
+  rows = math.ceil(len(attributes) / columns)
+  figure = matplotlib.figure.Figure(figsize=(4.5 * columns, 3.6 * rows))
+  panels = figure.subplots(rows, columns, squeeze=False).ravel()
+  for axes, entry in zip(panels, attributes.values()):
+    _draw(axes, spec.thresholds, scored_lines(entry['trackers'], spec),
+          title=f'{entry["name"]} ({len(entry["sequences"])})',
+          xlabel=spec.xlabel, ylabel=spec.ylabel)
+  for axes in panels[len(attributes):]:
+    axes.set_axis_off()
+  figure.suptitle(spec.title)
+  figure.tight_layout()
+  return figure
+
+
+def attribute_plots(by_attribute: dict, folder, *, dpi: int) -> list[str]:
+  """Writes the per-attribute success and precision figures; their names."""
+  names = []
+  for spec in OPE_PLOTS:
+    names.append(f'attribute_{spec.kind}_plots.png')
+    _save(attribute_figure(by_attribute, spec), pathlib.Path(folder)
+          / names[-1], dpi)
+  return names
+
+
+def _attribute_blocks(summary: dict, folder: pathlib.Path, *,
+                      dpi: int) -> list:
+  """Writes attributes.json and the figures; the report's blocks of them."""
+  by_attribute = attribute_results(summary)
+  if not by_attribute:
+    return []
+  records.write_json(folder / ATTRIBUTES_FILE, by_attribute)
+  blocks = [('h2', 'Per attribute'),
+            ('p', 'The overall numbers of the sequences having each'
+                  f' attribute (all in {ATTRIBUTES_FILE}).'),
+            ('table', *attribute_table(by_attribute))]
+  blocks += [('img', name)
+             for name in attribute_plots(by_attribute, folder, dpi=dpi)]
+  if by_attribute['unannotated']:
+    blocks.append(('p', 'Without attribute annotations, left out of these: '
+                        + ', '.join(by_attribute['unannotated']) + '.'))
+  return blocks
 
 
 def write_report(summary: dict, folder, *, benchmark, config,
@@ -146,6 +291,7 @@ def write_report(summary: dict, folder, *, benchmark, config,
     blocks += [('h2', 'Overall'),
                ('table', *overall_table(summary, benchmark))]
     blocks += [('img', name) for name in images]
+    blocks += _attribute_blocks(summary, folder, dpi=dpi)
     blocks += [('h2', 'Per sequence'),
                ('table', *sequence_table(summary, benchmark))]
   if summary['incomplete']:

@@ -22,6 +22,8 @@ from siamfc_jax import tracker as tracker_lib
 from siamfc_jax.configs import evaluate as evaluate_config
 from siamfc_jax.evaluation import lasot
 from siamfc_jax.evaluation import nfs
+from siamfc_jax.evaluation import ope
+from siamfc_jax.evaluation import otb
 from siamfc_jax.evaluation import runner
 from siamfc_jax.evaluation import tc128
 from siamfc_jax.evaluation import trackingnet
@@ -519,6 +521,23 @@ def test_ope_benchmarks_summarize_as_otb(tmp_path):
                                       None)
   assert summary['overall']['success_auc'] == pytest.approx(1 / 4 * 20 / 21)
   assert summary['overall']['precision_20px'] == 1.0
+
+
+def test_ope_benchmarks_share_one_wording_of_the_definitions():
+  # The shared sentence: what ope.definitions puts between its arguments.
+  sentence, end = ope.definitions('{counting}').split('{counting}')
+  assert sentence.startswith('Success AUC: mean over sequences')
+  for benchmark in (otb.BENCHMARK, nfs.BENCHMARK, tc128.BENCHMARK,
+                    *uav123.BENCHMARKS):
+    assert sentence in benchmark.definitions, benchmark.name
+    assert benchmark.definitions.endswith(end), benchmark.name
+  # As before the wording was shared.
+  assert tc128.BENCHMARK.definitions == (
+      'Success AUC: mean over sequences of the success curve (fraction of'
+      ' frames with IoU > t, 21 thresholds t in [0, 1]), averaged over t;'
+      ' precision: fraction of frames with centre error <= 20 px, averaged'
+      ' over sequences; frames without a valid ground-truth box left out.')
+  assert 'as the UAV20L toolkit scores' in uav123.UAV20L.definitions
 
 
 # Through the runner: track, record, report.

@@ -22,6 +22,7 @@ import numpy as np
 
 from siamfc_jax import sequences
 from siamfc_jax.evaluation import base
+from siamfc_jax.evaluation import ope
 from siamfc_jax.evaluation import otb
 
 FPS = 30
@@ -98,13 +99,9 @@ class Nfs(otb.Otb):
 
   name = 'nfs'
   title = 'NfS (30 fps) one-pass evaluation'
-  definitions = (
-      'On the 30 fps frames, every eighth line of a 240 fps annotation'
-      ' kept: success AUC, mean over sequences of the success curve'
-      ' (fraction of frames with IoU > t, 21 thresholds t in [0, 1]),'
-      ' averaged over t; precision: fraction of frames with centre error'
-      ' <= 20 px, averaged over sequences; frames without a valid'
-      ' ground-truth box left out.')
+  definitions = ope.definitions(
+      ope.LEFT_OUT, before='On the 30 fps frames, every eighth line of a'
+      ' 240 fps annotation kept. ')
 
   def load(self, root, *, names=(), max_frames=None, config=None):
     del config  # No options.

@@ -7,7 +7,7 @@ validation (``siamfc_jax.track_lib.validate``) run trackers through
 the same computation.
 """
 
-from typing import Iterable, NamedTuple
+from typing import Iterable, Mapping, NamedTuple
 
 import numpy as np
 
@@ -75,6 +75,61 @@ def summarize(results: Iterable[Sequence]) -> dict:
   overall.update(success_curve=average.success_curve.tolist(),
                  precision_curve=average.precision_curve.tolist())
   return dict(overall=overall, sequences=per_sequence)
+
+
+def summarize_attributes(results, attributes: Mapping[str, Iterable[str]],
+                         names: Mapping[str, str]) -> dict:
+  """The OTB summary of each attribute's sequences, as the OTB toolkit's.
+
+  The toolkit's attribute plots (perfPlot.m) average the curves of the
+  sequences having the attribute exactly as its overall plot averages
+  every sequence's, so each attribute's numbers are ``summarize`` of that
+  subset. (The toolkit's plotDrawSave.m also drops a sequence whose curve
+  is zero everywhere, which never happens when the first box is the
+  ground truth's; it is kept here, as in the overall numbers.)
+
+  Args:
+    results: every sequence's results (``Sequence``).
+    attributes: sequence name -> its attribute tags; sequences left out
+      have none.
+    names: tag -> attribute name, in the order to report them.
+
+  Returns:
+    {tag: {'name', 'sequences' (names, in the results' order),
+    'success_auc', 'precision_20px', 'success_curve', 'precision_curve'}}
+    for the tags at least one sequence has.
+  """
+  results = list(results)
+  summaries = {}
+  for tag, name in names.items():
+    subset = [r for r in results if tag in attributes.get(r.name, ())]
+    if subset:
+      overall = summarize(subset)['overall']
+      overall.pop('fps', None)  # Speed is not an attribute's.
+      summaries[tag] = dict(name=name, sequences=[r.name for r in subset],
+                            **overall)
+  return summaries
+
+
+def definitions(counting: str, *, before: str = '') -> str:
+  """The report's definitions of OTB success AUC and precision at 20 px.
+
+  One wording for every one-pass benchmark scored with the OTB curves; only
+  how frames count, and what comes first, differ.
+
+  Args:
+    counting: how frames without a valid ground-truth box count (and
+      whose rule that is).
+    before: sentences said first (which frames or annotations are used).
+  """
+  return (f'{before}Success AUC: mean over sequences of the success curve'
+          ' (fraction of frames with IoU > t, 21 thresholds t in [0, 1]),'
+          ' averaged over t; precision: fraction of frames with centre error'
+          f' <= 20 px, averaged over sequences; {counting}.')
+
+
+# How ``summarize`` (``metrics.ope``) counts frames, for ``definitions``.
+LEFT_OUT = 'frames without a valid ground-truth box left out'
 
 
 def run_and_summarize(tracker, sequence_list, *, progress=None) -> dict:

@@ -21,6 +21,7 @@ import re
 
 from siamfc_jax import sequences
 from siamfc_jax.evaluation import base
+from siamfc_jax.evaluation import ope
 from siamfc_jax.evaluation import otb
 
 
@@ -70,11 +71,7 @@ class Tc128(otb.Otb):
 
   name = 'tc128'
   title = 'TC128 one-pass evaluation'
-  definitions = (
-      'Success AUC: mean over sequences of the success curve (fraction of'
-      ' frames with IoU > t, 21 thresholds t in [0, 1]), averaged over t;'
-      ' precision: fraction of frames with centre error <= 20 px, averaged'
-      ' over sequences; frames without a valid ground-truth box left out.')
+  definitions = ope.definitions(ope.LEFT_OUT)
 
   def load(self, root, *, names=(), max_frames=None, config=None):
     del config  # No options.

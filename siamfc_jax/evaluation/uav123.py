@@ -29,6 +29,7 @@ import numpy as np
 from siamfc_jax import metrics
 from siamfc_jax import sequences
 from siamfc_jax.evaluation import base
+from siamfc_jax.evaluation import ope
 from siamfc_jax.evaluation import otb
 
 # UAV123 at 30 fps, in the benchmark's order: folder -> its last frame
@@ -146,15 +147,13 @@ class Uav(otb.Otb):
   def __init__(self, name: str, title: str, table, frames: str, anno: str):
     self.name, self.title = name, title
     self.table, self.frames, self.anno = table, frames, anno
-    self.definitions = (
-        f'As the {title} toolkit (the OTB toolkit\'s rule, also pysot\'s and'
-        ' pytracking\'s): frames whose target is absent (NaN ground truth)'
-        ' stay in the denominator, failing every overlap threshold and'
-        ' passing every error threshold; a missing or empty box takes the'
-        ' previous frame\'s; the first frame is the ground truth. Success'
-        ' AUC: mean over 21 IoU thresholds in [0, 1] of the fraction of'
-        ' frames with IoU above them; precision: fraction with centre error'
-        ' <= 20 px; both averaged over sequences.')
+    self.definitions = ope.definitions(
+        'frames whose target is absent (NaN ground truth) stay in the'
+        ' denominator, failing every overlap threshold and passing every'
+        ' error threshold, a missing or empty box takes the previous'
+        ' frame\'s and the first frame is the ground truth',
+        before=f'Scored as the {title} toolkit scores (the OTB toolkit\'s'
+        ' rule, also pysot\'s and pytracking\'s). ')
 
   def load(self, root, *, names=(), max_frames=None, config=None):
     del config  # No options.
