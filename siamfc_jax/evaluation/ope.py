@@ -68,13 +68,18 @@ def summarize(results: Iterable[Sequence]) -> dict:
       seconds.append(np.asarray(result.seconds))
       row['fps'] = base.steady_fps(seconds[-1:])
     per_sequence[result.name] = row
-  average = metrics.average_ope(scored)
-  overall = dict(success_auc=average.auc, precision_20px=average.precision)
+  overall = _averaged(scored)
   if seconds:
     overall['fps'] = base.steady_fps(seconds)
-  overall.update(success_curve=average.success_curve.tolist(),
-                 precision_curve=average.precision_curve.tolist())
   return dict(overall=overall, sequences=per_sequence)
+
+
+def _averaged(scored) -> dict:
+  """The overall numbers and curves of sequences scored by metrics.ope."""
+  average = metrics.average_ope(scored)
+  return dict(success_auc=average.auc, precision_20px=average.precision,
+              success_curve=average.success_curve.tolist(),
+              precision_curve=average.precision_curve.tolist())
 
 
 def summarize_attributes(results, attributes: Mapping[str, Iterable[str]],
@@ -99,15 +104,14 @@ def summarize_attributes(results, attributes: Mapping[str, Iterable[str]],
     'success_auc', 'precision_20px', 'success_curve', 'precision_curve'}}
     for the tags at least one sequence has.
   """
-  results = list(results)
+  # Each sequence is scored once, whatever the number of its attributes.
+  scored = {r.name: metrics.ope(r.boxes, r.groundtruth) for r in results}
   summaries = {}
   for tag, name in names.items():
-    subset = [r for r in results if tag in attributes.get(r.name, ())]
+    subset = [n for n in scored if tag in attributes.get(n, ())]
     if subset:
-      overall = summarize(subset)['overall']
-      overall.pop('fps', None)  # Speed is not an attribute's.
-      summaries[tag] = dict(name=name, sequences=[r.name for r in subset],
-                            **overall)
+      summaries[tag] = dict(name=name, sequences=subset,
+                            **_averaged([scored[n] for n in subset]))
   return summaries
 
 
