@@ -102,7 +102,8 @@ def _source() -> str:
 
 
 def _initial_box(sequence: sequences.Sequence):
-  """The box to start from, checked against the first frame."""
+  """The box to start from, checked against the first frame, and the
+  sequence, whose reading continues after that frame."""
   if _BOX.value:
     box, where = sequences.parse_box(_BOX.value), '--box'
   elif sequence.groundtruth is None:
@@ -115,10 +116,10 @@ def _initial_box(sequence: sequences.Sequence):
     box = sequence.groundtruth[0]
     where = (f'{sequence.groundtruth_file}:1' if sequence.groundtruth_file
              else 'first ground-truth box')
-  first = next(iter(sequence), None)
+  first, sequence = sequences.read_first(sequence)
   if first is None:
     raise sequences.SequenceError(f'{_source()}: no frames')
-  return boxes.check_box(box, first.shape, where=where)
+  return boxes.check_box(box, first.shape, where=where), sequence
 
 
 def main(argv):
@@ -128,7 +129,7 @@ def main(argv):
   validation.check_track(config)
   _check_flags()
   sequence = sequences.truncate(_load_sequence(), _MAX_FRAMES.value)
-  box = _initial_box(sequence)
+  box, sequence = _initial_box(sequence)
   profile = (jax.profiler.trace(_PROFILE_DIR.value) if _PROFILE_DIR.value
              else contextlib.nullcontext())
   stop = track_lib.Stop()

@@ -11,10 +11,7 @@
   shell's convention), without a traceback; a job may first write what it
   has finished (see ``on_ctrl_c``);
 * INFO logs (JAX probing for accelerators, weights being loaded) are hidden
-  unless --verbosity is given;
-* FFmpeg (video reading and writing through imageio-ffmpeg) is started
-  without running Python code in a forked child, which is unsafe once JAX's
-  threads run.
+  unless --verbosity is given.
 
 Only the jobs' mains use this module: importing siamfc_jax changes none of
 these for library users.
@@ -198,11 +195,6 @@ def run(main: Callable, *, errors: tuple[type[Exception], ...] = (),
     interrupted: printed after ``interrupted`` on Ctrl-C, e.g. how to
       resume.
   """
-  # imageio-ffmpeg's default runs os.setpgrp in the forked child (so that
-  # Ctrl-C does not reach FFmpeg); Python code between fork and exec can
-  # deadlock on a lock held by another of JAX's threads. Without it FFmpeg
-  # is started by vfork/exec alone.
-  os.environ.setdefault('IMAGEIO_FFMPEG_NO_PREVENT_SIGINT', '1')
   known = (validation.ConfigError, files.FolderError, *errors)
 
   def exit_at_once(signum, frame):

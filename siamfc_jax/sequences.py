@@ -19,6 +19,7 @@ import imageio.v3 as iio
 import numpy as np
 import PIL.Image
 
+from siamfc_jax import ffmpeg
 from siamfc_jax import files
 
 IMAGE_SUFFIXES = ('.jpg', '.jpeg', '.png', '.bmp')
@@ -55,6 +56,27 @@ def truncate(sequence: Sequence, max_frames: int | None) -> Sequence:
   return dataclasses.replace(
       sequence, num_frames=num_frames, groundtruth=groundtruth,
       read_frames=lambda: itertools.islice(sequence.read_frames(), max_frames))
+
+
+def read_first(sequence: Sequence) -> tuple[np.ndarray | None, Sequence]:
+  """The first frame (None if there is none), and ``sequence`` continuing
+  the same reading.
+
+  The first read of the sequence returned starts with that frame and goes
+  on from where it was read, so that a live source (a camera), which
+  cannot be replayed, is tracked from the frame its first box is about;
+  later reads start again from the source.
+  """
+  frames = iter(sequence)
+  first = next(frames, None)
+  started = [frames]
+
+  def read_frames():
+    if started:
+      return itertools.chain([first], started.pop())
+    return sequence.read_frames()
+
+  return first, dataclasses.replace(sequence, read_frames=read_frames)
 
 
 def to_rgb(image) -> np.ndarray:
@@ -256,16 +278,12 @@ def load_folder(folder, *, check: bool = False) -> Sequence:
                   groundtruth=groundtruth, groundtruth_file=groundtruth_file)
 
 
-def _read_video(source, label: str) -> Iterator[np.ndarray]:
+def _read_video(source, label: str, input_args=()) -> Iterator[np.ndarray]:
   try:
-    for frame in iio.imiter(source):
+    for frame in ffmpeg.read_frames(source, input_args=input_args):
       yield to_rgb(frame)
-  except SequenceError:
-    raise
-  except Exception as e:  # Decoders raise many types for bad files.
-    # FFmpeg's messages end with the reason; its banner comes first.
-    reason = str(e).strip().splitlines()[-1] if str(e).strip() else repr(e)
-    raise SequenceError(f'{label}: cannot decode video ({reason})') from None
+  except ffmpeg.FFmpegError as e:
+    raise SequenceError(f'{label}: cannot decode video ({e})') from None
 
 
 def load_video(path, groundtruth=None) -> Sequence:
@@ -282,11 +300,22 @@ def load_video(path, groundtruth=None) -> Sequence:
 
 
 def load_camera(index: int) -> Sequence:
-  """Frames from camera ``index`` (through FFmpeg), until interrupted."""
-  device = pathlib.Path(f'/dev/video{index}')
-  if sys.platform.startswith('linux') and not device.exists():
-    raise SequenceError(f'camera {index}: {device} not found (no camera'
-                        ' attached, or no access to it)')
+  """Frames from camera ``index`` (through FFmpeg), until interrupted.
+
+  Linux (Video4Linux2, ``/dev/video<index>``) and macOS (AVFoundation).
+  Frames come in order: when tracking is slower than the camera, FFmpeg
+  waits and the camera's driver drops the frames in between.
+  """
+  if sys.platform == 'darwin':
+    source, input_args = str(index), ['-f', 'avfoundation', '-framerate', '30']
+  elif sys.platform.startswith('linux'):
+    source, input_args = f'/dev/video{index}', ['-f', 'video4linux2']
+    if not pathlib.Path(source).exists():
+      raise SequenceError(f'camera {index}: {source} not found (no camera'
+                          ' attached, or no access to it)')
+  else:
+    raise SequenceError(f'camera {index}: cameras are read on Linux and'
+                        f' macOS, not {sys.platform}')
   return Sequence(name=f'camera{index}', num_frames=None,
-                  read_frames=lambda: _read_video(f'<video{index}>',
-                                                  f'camera {index}'))
+                  read_frames=lambda: _read_video(source, f'camera {index}',
+                                                  input_args))

@@ -2,7 +2,6 @@
 
 import csv
 import io
-import itertools
 
 import ml_collections
 import tqdm
@@ -93,8 +92,11 @@ def track_sequence(config: ml_collections.ConfigDict,
   progress = lambda frames: tqdm.tqdm(  # noqa: E731
       frames, total=total, desc=sequence.name, unit='frame',
       disable=not show_progress)
-  result = tracker_lib.run(tracker, sequence, init_box, progress=progress,
-                          stop=stop, interruptible=True)
+  with render.drawn_as_tracked(render_path, tracker, sequence,
+                               groundtruth=sequence.groundtruth) as (
+                                   tracker, frames):
+    result = tracker_lib.run(tracker, frames, init_box, progress=progress,
+                             stop=stop, interruptible=True)
   interrupted = bool(stop and stop.requested)
 
   # The first update compiles the step; steady-state speed leaves it out.
@@ -128,10 +130,6 @@ def track_sequence(config: ml_collections.ConfigDict,
   write_frames_csv(output_dir / f'{sequence.name}.csv', result)
   record = records.run_record(config, **summary)
   records.write_json(output_dir / f'{sequence.name}.json', record)
-  if render_path:
-    render.write_video(render_path, render.annotate(
-        itertools.islice(sequence, len(result.boxes)), result.boxes,
-        groundtruth))
   if mismatch:
     raise mismatch
   return record

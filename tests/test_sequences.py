@@ -1,8 +1,11 @@
 """Tests of sequence, frame and box-file reading."""
 
+import os
 import re
+import warnings
 
 import imageio.v3 as iio
+import jax
 import numpy as np
 import pytest
 from PIL import Image
@@ -409,6 +412,68 @@ def test_corrupt_video_raises_on_reading(tmp_path):
   sequence = sequences.load_video(tmp_path / 'bad.mp4')
   with pytest.raises(SequenceError, match='bad.mp4: cannot decode video'):
     list(sequence)
+
+
+@pytest.mark.parametrize('suffix,shape', [('.mp4', (5, 48, 64, 3)),
+                                          ('.mp4', (4, 38, 50, 3)),
+                                          ('.gif', (3, 24, 32, 3))])
+def test_video_frames_are_the_ones_imageio_reads(tmp_path, suffix, shape):
+  path = tmp_path / f'clip{suffix}'
+  frames = np.random.default_rng(5).integers(0, 256, shape, np.uint8)
+  if suffix == '.gif':
+    iio.imwrite(path, frames, loop=0)
+  else:
+    iio.imwrite(path, frames, fps=10, macro_block_size=1)
+  with warnings.catch_warnings():
+    # imageio's FFmpeg plugin forks (no JAX threads run here yet).
+    warnings.simplefilter('ignore')
+    expected = [sequences.to_rgb(f) for f in iio.imiter(path)]
+  got = list(sequences.load_video(path))
+  assert len(got) == len(expected) == len(frames)
+  for mine, theirs in zip(got, expected):
+    assert mine.dtype == np.uint8
+    np.testing.assert_array_equal(mine, theirs)
+
+
+def test_reading_video_with_jax_running_does_not_fork(tmp_path):
+  write_video(tmp_path / 'clip.mp4', count=3)
+  jax.numpy.ones(3).block_until_ready()  # JAX's threads run from here on.
+  before = dict(os.environ)
+  with warnings.catch_warnings(record=True) as caught:
+    warnings.simplefilter('always')
+    frames = list(sequences.load_video(tmp_path / 'clip.mp4'))
+  assert len(frames) == 3
+  assert not [w for w in caught if 'os.fork()' in str(w.message)]
+  assert dict(os.environ) == before
+
+
+class LiveSource:
+  """A camera: each read starts where the last one stopped."""
+
+  def __init__(self):
+    self.reads = 0
+    self.count = 0
+
+  def read_frames(self):
+    self.reads += 1
+    while True:
+      self.count += 1
+      yield np.full((4, 4, 3), self.count, np.uint8)
+
+
+def test_read_first_continues_the_same_reading():
+  camera = LiveSource()
+  sequence = sequences.truncate(sequences.Sequence(
+      'live', None, camera.read_frames), 4)
+  first, sequence = sequences.read_first(sequence)
+  assert first[0, 0, 0] == 1
+  assert [f[0, 0, 0] for f in sequence] == [1, 2, 3, 4]
+  assert camera.reads == 1
+  # Read again, it starts again from the source.
+  assert [f[0, 0, 0] for f in sequence] == [5, 6, 7, 8]
+  assert camera.reads == 2
+  empty = sequences.Sequence('empty', 0, lambda: iter([]))
+  assert sequences.read_first(empty)[0] is None
 
 
 @pytest.mark.shared

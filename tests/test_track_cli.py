@@ -228,10 +228,10 @@ def test_a_box_file_longer_than_the_video_keeps_the_boxes(tmp_path):
   assert 'success_auc' not in json.loads((tmp_path / 'demo.json').read_text())
 
 
-def _start_track(*args, env=None):
+def _start_track(*args, env=None, job='experiments.track', python_args=()):
   """The job in a process group of its own, as a terminal runs it."""
   return subprocess.Popen(
-      [sys.executable, '-m', 'experiments.track', *args],
+      [sys.executable, *python_args, '-m', job, *args],
       env=env or dict(os.environ, JAX_PLATFORMS='cpu'),
       stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
       close_fds=False, start_new_session=True)
@@ -300,3 +300,85 @@ def test_ctrl_c_while_compiling_is_one_line(tmp_path, ctrl_c_interrupts):
   assert stderr.strip().splitlines()[-1] == 'interrupted'
   assert 'Traceback' not in stderr and 'Fatal Python error' not in stderr
   assert not out.exists()
+
+
+# Moments of a job's start-up: Python has imported this module (lines of
+# -X importtime come as each import ends).
+_START_UP = {
+    'the jobs package': 'experiments',
+    'numpy': 'numpy',
+    'jax': 'jax',
+    'absl': 'absl',
+    'the tracker': 'siamfc_jax.tracker',
+}
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize('job,moment', [
+    *(('experiments.track', moment) for moment in _START_UP),
+    ('experiments.evaluate', 'jax'),
+])
+def test_ctrl_c_while_a_job_starts_is_one_line(tmp_path, ctrl_c_interrupts,
+                                               job, moment):
+  process = _start_track(
+      f'--output_dir={tmp_path / "out"}', job=job,
+      python_args=('-X', 'importtime'))
+  stderr = _ctrl_c_once(process, rf'\|\s+{re.escape(_START_UP[moment])}\n',
+                        timeout=120)
+  assert process.returncode == 130, stderr
+  assert 'Traceback' not in stderr and 'KeyboardInterrupt' not in stderr
+  last = [line for line in stderr.splitlines() if line.strip()][-1]
+  assert last == 'interrupted', stderr[-2000:]
+
+
+def test_importing_a_job_leaves_ctrl_c_alone():
+  code = ('import signal; before = signal.getsignal(signal.SIGINT);'
+          ' import experiments.track;'
+          ' assert signal.getsignal(signal.SIGINT) is before')
+  done = subprocess.run([sys.executable, '-c', code],
+                        env=dict(os.environ, JAX_PLATFORMS='cpu'),
+                        capture_output=True, text=True, timeout=120,
+                        close_fds=False, check=False)
+  assert done.returncode == 0, done.stderr
+
+
+class LiveSource:
+  """A camera: every read gives new frames (the demo's, one after the
+  other), as many as the reads ask for."""
+
+  def __init__(self, frames):
+    self.frames = frames
+    self.reads = 0
+    self.given = 0
+
+  def read_frames(self):
+    self.reads += 1
+    while True:
+      frame = self.frames[self.given % len(self.frames)]
+      self.given += 1
+      yield frame
+
+
+def test_a_live_source_is_read_once_and_rendered_as_tracked(tmp_path):
+  demo_frames = list(demo.demo_sequence(8))
+  camera = LiveSource(demo_frames)
+  sequence = sequences.truncate(sequences.Sequence(
+      name='camera0', num_frames=None, read_frames=camera.read_frames), 4)
+  record = track_lib.track_sequence(
+      track_3s.get_config(), sequence, init_box=demo.demo_sequence(
+          1).groundtruth[0], output_dir=tmp_path,
+      render_path=tmp_path / 'r.gif', show_progress=False)
+  assert camera.reads == 1 and camera.given == record['frames'] == 4
+  rendered = list(sequences.load_video(tmp_path / 'r.gif'))
+  assert len(rendered) == 4
+  predicted = sequences.read_boxes(tmp_path / 'camera0.txt')
+  for i, frame in enumerate(rendered):
+    # Frame i of the camera, with box i drawn: away from the boxes the
+    # frame is the one tracked.
+    outside = np.ones(frame.shape[:2], bool)
+    x, y, w, h = np.round(predicted[i]).astype(int)
+    outside[max(y - 4, 0):y + h + 3, max(x - 4, 0):x + w + 3] = False
+    error = np.abs(frame.astype(int) - demo_frames[i])[outside].mean()
+    others = [np.abs(frame.astype(int) - f)[outside].mean()
+              for j, f in enumerate(demo_frames) if j != i]
+    assert error < min(others), (i, error, others)
