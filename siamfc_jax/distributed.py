@@ -1,8 +1,9 @@
 """Several processes, on one host or several, as one JAX job.
 
-The training jobs (experiments.train, experiments.export_weights) take the
-settings of ``jax.distributed.initialize`` as flags (``define_flags``) and
-call ``initialize`` before their first computation:
+The training jobs (experiments.train, experiments.export_weights) and
+experiments.evaluate take the settings of ``jax.distributed.initialize`` as
+flags (``define_flags``) and call ``initialize`` before their first
+computation:
 
   # host A (process 0, which also runs the coordinator)
   python -m experiments.train ... --coordinator_address=hostA:1234 \
@@ -21,20 +22,27 @@ through NCCL on GPUs and gloo on CPUs (JAX's default CPU collectives).
 JAX's runtime bounds every wait: a process that cannot reach all the others
 within ``--initialization_timeout`` seconds stops, and when a process dies,
 the others stop within ``--heartbeat_timeout`` seconds with "Terminating
-process because the JAX distributed service detected fatal errors".
+process because the JAX distributed service detected fatal errors". A
+process other than 0 given ``--coordinator_address`` first checks that the
+address answers (within the same timeout), so that a coordinator never
+started, or a wrong address, is one error line rather than the runtime's
+abort.
 """
 
 import contextlib
 import dataclasses
 import functools
 import os
+import socket
 import sys
+import time
 import traceback
 from typing import Callable
 
 import jax
 from absl import flags
 from absl import logging
+from orbax.checkpoint import multihost
 
 # The environment variables from which JAX detects a SLURM job step or an
 # Open MPI launch (jax/_src/clusters/{slurm,ompi}_cluster.py), and the
@@ -140,6 +148,9 @@ def initialize(settings: Settings, environ=None) -> bool:
   if not settings.given and expected <= 1:
     return False
   where = settings.coordinator_address or 'the detected coordinator'
+  if settings.coordinator_address and settings.process_id:
+    _wait_for_coordinator(settings.coordinator_address,
+                          settings.initialization_timeout)
   logging.warning('Joining the job at %s (waiting up to %d s for all its'
                   ' processes)', where, settings.initialization_timeout)
   try:
@@ -162,6 +173,51 @@ def initialize(settings: Settings, environ=None) -> bool:
         f'--num_processes={expected}, but the job at {where} has {joined}'
         ' processes: start every process with the same --num_processes')
   return True
+
+
+def _wait_for_coordinator(address: str, timeout: float) -> None:
+  """Returns once ``address`` (host:port) accepts a connection.
+
+  JAX's client aborts the process (a fatal error in C++, with a stack
+  trace) when it cannot register with the coordinator in time.
+  """
+  host, _, port = address.rpartition(':')
+  deadline = time.monotonic() + timeout
+  while True:
+    try:
+      with socket.create_connection((host.strip('[]'), int(port)),
+                                    timeout=min(5.0, timeout)):
+        return
+    except OSError as e:
+      if time.monotonic() + 1 > deadline:
+        raise DistributedError(
+            f'--coordinator_address={address}: no answer within'
+            f' {timeout:g} s ({e.strerror or e}); start process 0 with the'
+            ' same --coordinator_address (its host and a free port), or'
+            ' raise --initialization_timeout') from None
+      time.sleep(1)
+
+
+def wait_for_all(name: str, timeout: int) -> None:
+  """Returns once every process of the job has called it with ``name``.
+
+  A barrier of the job's coordination service, which needs no device and
+  no collective; each ``name`` is used once per job.
+
+  Raises:
+    DistributedError: after ``timeout`` seconds without all of them.
+  """
+  if not jax.distributed.is_initialized() or jax.process_count() == 1:
+    return
+  try:
+    multihost.get_jax_distributed_client().wait_at_barrier(
+        name, timeout_in_ms=timeout * 1000)
+  except jax.errors.JaxRuntimeError as e:
+    first_line = str(e).strip().splitlines()[0] if str(e).strip() else ''
+    raise DistributedError(
+        f'process {jax.process_index()} of {jax.process_count()}: the'
+        f' others did not reach {name!r} within {timeout} s'
+        f' ({first_line})') from None
 
 
 @contextlib.contextmanager

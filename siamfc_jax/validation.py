@@ -448,13 +448,28 @@ def check_train(config, where: str = 'config', *,
              f'a multiple of {device_count}')
 
 
-def check_evaluate(config, where: str = 'config') -> None:
-  """Checks an evaluate config (configs/evaluate.py); raises ConfigError."""
+def check_evaluate(config, where: str = 'config', *,
+                   process: tuple[int, int] = (0, 1)) -> None:
+  """Checks an evaluate config (configs/evaluate.py); raises ConfigError.
+
+  ``process`` is (index, count) of this process in a job of several
+  (jax.distributed), whose processes are the shards: a shard given in the
+  config must then be this process's.
+  """
   _check_fields(config, _evaluate_rules(), where)
   _check_tracker_relations(config.track, f'{where}.track')
   _require(config.shard_index < config.shard_count, f'{where}.shard_index',
            config.shard_index, f'not below {where}.shard_count='
            f'{config.shard_count}', f'0 to {where}.shard_count - 1')
+  index, count = process
+  if count > 1:
+    _require(config.shard_count in (1, count), f'{where}.shard_count',
+             config.shard_count, f'the job has {count} processes, each of'
+             ' which tracks its own shard', f'1 (unset) or {count}')
+    _require(config.shard_count == 1 or config.shard_index == index,
+             f'{where}.shard_index', config.shard_index,
+             f'this is process {index} of {count}, which tracks shard'
+             f' {index}', f'unset or {index}')
   vot = config.vot
   _require(vot.eao_high >= vot.eao_low, f'{where}.vot.eao_high',
            vot.eao_high, f'below {where}.vot.eao_low={vot.eao_low}',

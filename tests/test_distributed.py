@@ -1,7 +1,8 @@
-"""Training as several processes (siamfc_jax/distributed.py), for real on
-one machine: 2 processes x 2 CPU devices joined through jax.distributed
-(gloo collectives) against 1 process x 4 devices, a killed process, and a
-process started with the wrong process count.
+"""Training and evaluation as several processes (siamfc_jax/distributed.py),
+for real on one machine: 2 processes x 2 CPU devices joined through
+jax.distributed (gloo collectives) against 1 process x 4 devices, a killed
+process, a process started with the wrong process count or without its
+coordinator, and 2 processes evaluating their shards into one report.
 
 Each job is started with subprocess on a free port, and every wait is
 bounded; leftover processes are killed.
@@ -10,12 +11,15 @@ bounded; leftover processes are killed.
 import json
 import os
 import pathlib
+import re
+import shlex
 import signal
 import socket
 import subprocess
 import sys
 import time
 
+import imageio.v3 as iio
 import jax
 import numpy as np
 import orbax.checkpoint as ocp
@@ -24,7 +28,9 @@ from absl import flags
 
 from siamfc_jax import distributed
 from siamfc_jax import train_lib
+from siamfc_jax import validation
 from siamfc_jax import xla
+from siamfc_jax.configs import evaluate as evaluate_config
 from siamfc_jax.configs import tiny
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
@@ -344,3 +350,135 @@ def test_a_process_with_the_wrong_count_fails_with_one_error(tiny_data,
   assert other != 0
   assert _stopped_by_the_runtime(job.stderr(0), 0), job.stderr(0)[-3000:]
   print(f'process 0 stopped {stopped_s:.1f} s after process 1 left')
+
+
+# Evaluation as several processes: each tracks its shard of the sequences,
+# process 0 reports once all are done.
+
+
+def _otb_tree(root: pathlib.Path, count: int = 3) -> pathlib.Path:
+  """``count`` OTB sequence folders: a bright square moving on noise.
+
+  The second is the longest, so that process 1's shard ends last.
+  """
+  rng = np.random.default_rng(0)
+  for s in range(count):
+    folder = root / f'Seq{s}'
+    (folder / 'img').mkdir(parents=True)
+    boxes = []
+    for t in range(40 if s == 1 else 4):
+      frame = rng.integers(0, 80, (96, 128, 3), np.uint8)
+      x, y = 30 + t + s, 30 + t % 10
+      frame[y:y + 20, x:x + 24] = 230
+      iio.imwrite(folder / 'img' / f'{t + 1:08d}.jpg', frame, quality=95)
+      boxes.append(f'{x + 1},{y + 1},24,20')
+    (folder / 'groundtruth_rect.txt').write_text('\n'.join(boxes) + '\n')
+  return root
+
+
+def _evaluate_command(root, results, *extra):
+  return [sys.executable, '-m', 'experiments.evaluate', '--benchmark=otb',
+          f'--root={root}', f'--results={results}',
+          "--config.trackers=('siamfc','ncc')", '--config.progress=False',
+          '--config.plot_dpi=40', *extra]
+
+
+def _without_speed(summary):
+  if isinstance(summary, dict):
+    return {k: _without_speed(v) for k, v in summary.items()
+            if 'fps' not in k}
+  return summary
+
+
+def test_two_processes_evaluate_their_shards_into_one_report(tmp_path):
+  root = _otb_tree(tmp_path / 'otb')
+  port = _free_port()
+  job = _Job([_evaluate_command(
+      root, tmp_path / 'two', f'--coordinator_address=localhost:{port}',
+      '--num_processes=2', f'--process_id={i}',
+      f'--heartbeat_timeout={HEARTBEAT_S}', '--config.progress=True')
+              for i in range(2)],
+             devices=1, logs=tmp_path / 'logs')
+  try:
+    codes = job.wait_all(JOB_TIMEOUT_S)
+  finally:
+    job.kill()
+  for i, code in enumerate(codes):
+    assert code == 0, f'process {i}: {job.stderr(i)[-3000:]}'
+  assert 'shard 1 of 2 done; process 0 writes the report' in job.stderr(1)
+  # Each tracker's progress bar counts the process's own shard: Seq0 and
+  # Seq2 in process 0, Seq1 in process 1.
+  for i, count in ((0, 2), (1, 1)):
+    for tracker in ('siamfc', 'ncc'):
+      assert re.search(rf'{tracker}: 100%.*\b{count}/{count} ',
+                       job.stderr(i)), job.stderr(i)[-3000:]
+  assert 'report.md' in job.stdout(0) and not job.stdout(1).strip()
+
+  one = _Job([_evaluate_command(root, tmp_path / 'one')], devices=1,
+             logs=tmp_path / 'logs_one')
+  try:
+    assert one.wait(0, JOB_TIMEOUT_S) == 0, one.stderr(0)[-3000:]
+  finally:
+    one.kill()
+  two = json.loads((tmp_path / 'two' / 'summary.json').read_text())
+  whole = json.loads((tmp_path / 'one' / 'summary.json').read_text())
+  assert not two['incomplete'] and sorted(two['trackers']) == ['ncc',
+                                                               'siamfc']
+  assert _without_speed(two) == _without_speed(whole)
+  for tracker in ('siamfc', 'ncc'):
+    for s in range(3):
+      assert ((tmp_path / 'two' / tracker / f'Seq{s}.txt').read_bytes() ==
+              (tmp_path / 'one' / tracker / f'Seq{s}.txt').read_bytes())
+
+
+def test_a_process_without_its_coordinator_fails_with_one_error(tmp_path):
+  job = _Job([_evaluate_command(
+      _otb_tree(tmp_path / 'otb', count=1), tmp_path / 'results',
+      f'--coordinator_address=localhost:{_free_port()}', '--num_processes=2',
+      '--process_id=1', '--initialization_timeout=3')], devices=1,
+             logs=tmp_path / 'logs')
+  try:
+    code = job.wait(0, JOB_TIMEOUT_S)
+  finally:
+    job.kill()
+  stderr = job.stderr(0).strip()
+  assert code == 1, stderr
+  assert stderr.splitlines() == [stderr.splitlines()[0]], stderr
+  assert stderr.startswith('error: --coordinator_address=localhost:')
+  assert 'no answer within 3 s' in stderr
+
+
+def test_a_shard_other_than_the_process_is_refused():
+  config = evaluate_config.get_config()
+  config.root = '.'
+  validation.check_evaluate(config, process=(1, 2))  # Unset: process's.
+  config.shard_index, config.shard_count = 1, 2
+  validation.check_evaluate(config, process=(1, 2))
+  for index, count, field in ((0, 2, 'shard_index=0'),
+                              (1, 3, 'shard_count=3')):
+    config.shard_index, config.shard_count = index, count
+    with pytest.raises(validation.ConfigError, match=field):
+      validation.check_evaluate(config, process=(1, 2))
+
+
+def test_the_slurm_script_commands_parse(tmp_path):
+  script = (ROOT / 'experiments' / 'vid_slurm.sbatch').read_text()
+  assert '#SBATCH --ntasks-per-node' in script
+  commands = [shlex.split(line.replace('$WORKDIR', str(tmp_path)).replace(
+      '$GOT10K_VAL', str(tmp_path)))[1:] for line in script.splitlines()
+              if line.startswith('srun python -m experiments.')]
+  assert [c[2] for c in commands] == ['experiments.train',
+                                      'experiments.evaluate']
+  for command in commands:
+    # Parsing loads the config file and applies every --config. override.
+    check = subprocess.run(
+        [sys.executable, '-c', 'import importlib, sys; from absl import'
+         ' flags; importlib.import_module(sys.argv[1]); flags.FLAGS(['
+         'sys.argv[1], *sys.argv[2:]]); print(flags.FLAGS.config.to_json())',
+         *command[2:]], cwd=ROOT, capture_output=True, text=True,
+        timeout=JOB_TIMEOUT_S, check=False)
+    assert check.returncode == 0, check.stderr[-3000:]
+    config = json.loads(check.stdout.strip().splitlines()[-1])
+    if command[2] == 'experiments.evaluate':
+      assert config['track']['checkpoint'] == f'{tmp_path}/weights.msgpack'
+      assert config['trackers'] == ['siamfc']

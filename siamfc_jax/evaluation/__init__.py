@@ -105,8 +105,17 @@ def evaluate(config: ml_collections.ConfigDict) -> tuple[dict,
   Returns:
     (summary, path of report.md).
   """
-  config = runner.track(get(config.benchmark), config)
-  return report(config.results_dir)
+  return report(track(config).results_dir)
+
+
+def track(config: ml_collections.ConfigDict) -> ml_collections.ConfigDict:
+  """Tracks the sequences of ``config``'s shard whose results are missing,
+  with every tracker, and records the config (``evaluation.json``).
+
+  Returns:
+    The config as recorded (references resolved, root absolute).
+  """
+  return runner.track(get(config.benchmark), config)
 
 
 def report(results_dir) -> tuple[dict, pathlib.Path]:
@@ -129,5 +138,5 @@ __all__ = [
     'TRACKERS', 'base', 'create_tracker', 'evaluate', 'get', 'got10k',
     'lasot', 'load_benchmark', 'nfs', 'ope', 'otb', 'read_seconds', 'report',
     'run_reset', 'runner', 'serve_trax', 'steady_fps', 'summarize', 'tc128',
-    'trackingnet', 'uav123', 'vot',
+    'track', 'trackingnet', 'uav123', 'vot',
 ]
