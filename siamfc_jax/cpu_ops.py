@@ -13,7 +13,8 @@ speed-ups were measured on CPUs only (README, Speed):
 - ``split_group_conv``: a grouped convolution as ordinary ones on channel
   slices;
 - ``im2col_conv``: a convolution as a matrix product of image patches, for
-  float64 reference runs (chosen apart, by ``config.model.conv_algorithm``).
+  float64 reference runs (chosen apart, by ``config.model.conv_algorithm``,
+  among the algorithms of siamfc_jax/conv_algorithms.py).
 """
 
 import functools

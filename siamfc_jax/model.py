@@ -12,6 +12,7 @@ import jax
 import jax.numpy as jnp
 import ml_collections
 
+from siamfc_jax import conv_algorithms
 from siamfc_jax import cpu_ops
 from siamfc_jax import xcorr
 
@@ -27,7 +28,8 @@ def accumulation_dtype(dtype) -> jnp.dtype:
   return jnp.promote_types(dtype, jnp.float32)
 
 
-CONV_ALGORITHMS = ('direct', 'im2col')
+# config.model.conv_algorithm (siamfc_jax/conv_algorithms.py).
+CONV_ALGORITHMS = conv_algorithms.ALGORITHMS
 
 # config.model.ops: the CPU-tuned ops of siamfc_jax/cpu_ops.py, or plain
 # flax/lax ops; 'auto' picks the CPU-tuned ones on the CPU backend only, as
@@ -55,8 +57,10 @@ class GroupedConv(nn.Module):
   ``split_groups`` and ``algorithm`` only change how it is computed: as one
   grouped convolution, or as ``groups`` ordinary convolutions on channel
   slices (cpu_ops.split_group_conv, faster on XLA's CPU backend, identical
-  results); each by XLA's convolution ('direct') or as a matrix product of
-  image patches ('im2col', cpu_ops.im2col_conv, for float64 reference runs).
+  results); each by XLA's convolution ('direct'), as a matrix product of
+  image patches ('im2col', cpu_ops.im2col_conv, for float64 reference runs)
+  or with fewer operations (the other CONV_ALGORITHMS, which apply to some
+  layers only: conv_algorithms.layer_algorithm).
   """
 
   features: int
@@ -80,25 +84,16 @@ class GroupedConv(nn.Module):
     bias = self.param('bias', nn.initializers.zeros, (self.features,))
     x = x.astype(self.dtype)
     kernel = kernel.astype(self.dtype)
-    if self.algorithm not in CONV_ALGORITHMS:
-      raise ValueError(f'conv algorithm {self.algorithm!r} is not one of'
-                       f' {CONV_ALGORITHMS}')
-    if self.algorithm == 'im2col':
-      conv = functools.partial(
-          cpu_ops.im2col_conv, stride=self.strides,
-          preferred_element_type=accumulation_dtype(self.dtype))
-    else:
-      conv = functools.partial(
-          jax.lax.conv_general_dilated,
-          window_strides=(self.strides, self.strides),
-          padding='VALID',
-          dimension_numbers=('NHWC', 'HWIO', 'NHWC'),
-          preferred_element_type=accumulation_dtype(self.dtype))
+    algorithm = conv_algorithms.layer_algorithm(
+        self.algorithm, kernel_size=k, strides=self.strides)
+    conv = functools.partial(
+        conv_algorithms.LAYER_CONVS[algorithm], stride=self.strides,
+        preferred_element_type=accumulation_dtype(self.dtype))
     if self.groups == 1:
       y = conv(x, kernel)
-    elif not self.split_groups and self.algorithm == 'direct':
+    elif not self.split_groups and algorithm == 'direct':
       y = conv(x, kernel, feature_group_count=self.groups)
-    else:  # im2col always splits the groups.
+    else:  # The other algorithms always split the groups.
       y = cpu_ops.split_group_conv(conv, x, kernel, self.groups)
     return y + bias
 

@@ -292,7 +292,7 @@ def test_im2col_convolution_equals_direct(kernel_size, strides, groups):
   x = jnp.asarray(np.random.default_rng(5).uniform(
       0, 255, (2, 31, 29, 4)), jnp.float32)
   results = {}
-  for algorithm in model_lib.CONV_ALGORITHMS:
+  for algorithm in ('direct', 'im2col'):  # Others: test_conv_algorithms.
     conv = model_lib.GroupedConv(8, kernel_size, groups=groups,
                                  strides=strides, algorithm=algorithm)
     variables = conv.init(jax.random.key(0), x)

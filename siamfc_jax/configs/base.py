@@ -19,7 +19,12 @@ def model_config() -> ml_collections.ConfigDict:
       # 'bfloat16' computes convs in bf16 with f32 accumulation; 'float64'
       # (with conv_algorithm='im2col') is for reference runs.
       dtype='float32',
-      conv_algorithm='direct',  # Or 'im2col': patches times a matrix.
+      # How convolutions are computed (siamfc_jax/conv_algorithms.py):
+      # 'direct' (XLA's), 'im2col' (patches times a matrix), or rewritten
+      # for speed: 'space_to_depth' (conv1), 'winograd' (the 3x3 layers)
+      # or both. Same parameters and, to float rounding, the same values;
+      # direct is the default on every machine (README, Speed).
+      conv_algorithm='direct',
   ))
 
 
