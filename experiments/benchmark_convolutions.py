@@ -1,4 +1,5 @@
-"""Each convolution of the network, ours against PyTorch's.
+"""Each convolution of the network, ours against PyTorch's, and each of our
+convolution algorithms (siamfc_jax/conv_algorithms.py) against ours.
 
   python -m experiments.benchmark_convolutions
   python -m experiments.benchmark_convolutions --config.rounds=9
@@ -23,8 +24,10 @@ from ml_collections import config_flags
 
 from experiments.benchmark_lib import timing
 from siamfc_jax import configs
+from siamfc_jax import conv_algorithms
 from siamfc_jax import model as model_lib
 from siamfc_jax import records
+from siamfc_jax import validation
 from siamfc_jax import xla
 from siamfc_jax.configs import base
 
@@ -87,15 +90,25 @@ def layer_inputs(layer: dict, images: int,
                 (width - size) // strides + 1, layer['features']))
 
 
-def ours_calls(layer: dict, inputs: dict) -> dict[str, Callable]:
+def algorithms_for(layer: dict, algorithms) -> list[str]:
+  """The ``algorithms`` (config.model.conv_algorithm values) that compute
+  ``layer`` other than directly (conv_algorithms.layer_algorithm)."""
+  return [a for a in algorithms if conv_algorithms.layer_algorithm(
+      a, kernel_size=layer['kernel_size'], strides=layer['strides'])
+          != 'direct']
+
+
+def ours_calls(layer: dict, inputs: dict,
+               algorithm: str = 'direct') -> dict[str, Callable]:
   """Our layer's forward pass, weight (and bias) and input gradients.
 
-  Each call returns its results in our layouts: outputs and input
-  gradients NHWC, kernel gradients HWIO.
+  ``algorithm`` is a config.model.conv_algorithm value. Each call returns
+  its results in our layouts: outputs and input gradients NHWC, kernel
+  gradients HWIO.
   """
   module = model_lib.GroupedConv(
       features=layer['features'], kernel_size=layer['kernel_size'],
-      groups=layer['groups'], strides=layer['strides'])
+      groups=layer['groups'], strides=layer['strides'], algorithm=algorithm)
   variables = {'params': {'kernel': jnp.asarray(inputs['kernel']),
                           'bias': jnp.asarray(inputs['bias'])}}
   x, dy = jnp.asarray(inputs['x']), jnp.asarray(inputs['dy'])
@@ -156,12 +169,23 @@ def torch_calls(layer: dict, inputs: dict) -> dict[str, Callable]:
               input_grad=lambda: nhwc(gradients([True, False, False])[0]))
 
 
-def measure(config: ml_collections.ConfigDict) -> dict:
-  """{batch: {layer: {impl: {pass: median ms}}}}, timed in turns.
+def measure(config: ml_collections.ConfigDict) -> tuple[dict, dict]:
+  """Times every pass of every layer in turns.
 
-  conv1's input gradient is left out: no step needs the gradient of the
-  images.
+  Besides 'ours' (the direct convolution) and 'torch', each algorithm of
+  ``config.conv_algorithms`` is timed as 'ours/ALGORITHM' on the layers
+  it computes other than directly. conv1's input gradient is left out: no
+  step needs the gradient of the images.
+
+  Returns:
+    ({batch: {layer: {impl: {pass: median ms}}}}, the same with the list
+    of per-round medians).
   """
+  for algorithm in config.conv_algorithms:
+    if algorithm not in conv_algorithms.ALGORITHMS:
+      raise validation.ConfigError(
+          f'config.conv_algorithms: {algorithm!r} is not one of the options;'
+          f' allowed: {", ".join(map(repr, conv_algorithms.ALGORITHMS))}')
   rng = np.random.default_rng(config.seed)
   timed = {}
   for batch, (images, side) in config.batches.items():
@@ -169,6 +193,8 @@ def measure(config: ml_collections.ConfigDict) -> dict:
       inputs = layer_inputs(layer, images, rng)
       made = {'ours': ours_calls(layer, inputs),
               'torch': torch_calls(layer, inputs)}
+      for algorithm in algorithms_for(layer, config.conv_algorithms):
+        made[f'ours/{algorithm}'] = ours_calls(layer, inputs, algorithm)
       for impl, calls in made.items():
         for name, call in calls.items():
           if not (name == 'input_grad' and layer['name'] == 'conv1'):
@@ -176,12 +202,30 @@ def measure(config: ml_collections.ConfigDict) -> dict:
             timed[batch, layer['name'], impl, name] = call
   samples = {key: [] for key in timed}
   for _, key in timing.in_turns(list(timed), config.rounds):
-    samples[key] += timing.repeat(timed[key], config.repeats)
-  results = {}
-  for (batch, layer, impl, name), seconds in samples.items():
+    samples[key].append(timing.repeat(timed[key], config.repeats))
+  results, round_ms = {}, {}
+  for (batch, layer, impl, name), rounds in samples.items():
     results.setdefault(batch, {}).setdefault(layer, {}).setdefault(
-        impl, {})[name] = timing.median_ms(seconds)
-  return results
+        impl, {})[name] = timing.median_ms(sum(rounds, []))
+    round_ms.setdefault(batch, {}).setdefault(layer, {}).setdefault(
+        impl, {})[name] = [timing.median_ms(r) for r in rounds]
+  return results, round_ms
+
+
+def algorithm_speedups(round_ms: dict) -> dict:
+  """{batch: {layer: {algorithm: {pass: {'median', 'low', 'high'}}}}}: the
+  direct convolution's time over the algorithm's, round by round (> 1: the
+  algorithm is faster)."""
+  speedups = {}
+  for batch, layers in round_ms.items():
+    for layer, by_impl in layers.items():
+      for impl, passes in by_impl.items():
+        if impl.startswith('ours/'):
+          speedups.setdefault(batch, {}).setdefault(layer, {})[
+              impl.split('/', 1)[1]] = {
+                  name: timing.paired_ratios(by_impl['ours'][name], ms)
+                  for name, ms in passes.items()}
+  return speedups
 
 
 def totals(results: dict) -> dict:
@@ -204,10 +248,11 @@ def totals(results: dict) -> dict:
 
 def run(config: ml_collections.ConfigDict) -> dict:
   """Measures, writes the JSON record to config.output and returns it."""
-  results = measure(config)
+  results, round_ms = measure(config)
   record = records.benchmark_record(
       'convolutions', config, ('jax', 'jaxlib', 'flax', 'torch', 'numpy'),
-      results=results, totals=totals(results))
+      results=results, totals=totals(results), round_ms=round_ms,
+      algorithm_speedups=algorithm_speedups(round_ms))
   records.write_json(config.output, record)
   return record
 
@@ -229,6 +274,13 @@ def summary_lines(record: dict) -> list[str]:
     ratio = record['totals'][batch]['ratio']
     lines.append('  torch / ours (> 1: ours faster): ' + ', '.join(
         f'{name} x{value:.2f}' for name, value in ratio.items()))
+    for layer, by_algorithm in record['algorithm_speedups'].get(
+        batch, {}).items():
+      for algorithm, ratios in by_algorithm.items():
+        lines.append(f'  {layer} direct / {algorithm} (> 1: {algorithm}'
+                     ' faster): ' + ', '.join(
+                         f'{name} x{r["median"]:.2f} ({r["low"]:.2f}-'
+                         f'{r["high"]:.2f})' for name, r in ratios.items()))
   return lines
 
 
@@ -239,7 +291,7 @@ def main(argv):
   config = flags.FLAGS.config
   try:
     record = run(config)
-  except ImagesTooSmall as e:
+  except (ImagesTooSmall, validation.ConfigError) as e:
     sys.exit(f'error: {e}')
   print('\n'.join(summary_lines(record)))
   print(f'record: {config.output}')

@@ -11,6 +11,7 @@ import pytest
 torch = pytest.importorskip('torch')
 
 from experiments import benchmark_convolutions  # noqa: E402  (needs torch)
+from siamfc_jax import validation  # noqa: E402
 from siamfc_jax.configs import (  # noqa: E402
     benchmark_convolutions as config_lib)
 
@@ -25,6 +26,13 @@ def test_network_convolutions_are_the_models():
   assert [l['features'] for l in layers] == [96, 256, 384, 384, 256]
 
 
+def _arrays(results):
+  """A call's results as a list of arrays (the weight gradient is (kernel,
+  bias))."""
+  return [np.asarray(a) for a in
+          (results if isinstance(results, tuple) else (results,))]
+
+
 @pytest.mark.parametrize('index', range(5))
 def test_ours_and_torch_compute_the_same(index):
   # Small images: the same layers on 31 x 31 (conv1) or 9 x 9 inputs.
@@ -35,17 +43,32 @@ def test_ours_and_torch_compute_the_same(index):
       layer, 2, np.random.default_rng(index))
   ours = benchmark_convolutions.ours_calls(layer, inputs)
   theirs = benchmark_convolutions.torch_calls(layer, inputs)
-
-  def arrays(results):  # The weight gradient is (kernel, bias).
-    return [np.asarray(a) for a in
-            (results if isinstance(results, tuple) else (results,))]
-
   for name in benchmark_convolutions.PASSES:
-    for a, b in zip(arrays(ours[name]()), arrays(theirs[name]()),
+    for a, b in zip(_arrays(ours[name]()), _arrays(theirs[name]()),
                     strict=True):
       assert a.shape == b.shape, name
       # Float32 rounding of two kernels: at most 9.3e-7 of the largest
       # value over all passes on an AMD EPYC (AVX2), 6% of this tolerance.
+      np.testing.assert_allclose(a, b, rtol=1e-4,
+                                 atol=1e-5 * np.abs(b).max(), err_msg=name)
+
+
+@pytest.mark.parametrize('index,algorithm', [(0, 'space_to_depth'),
+                                             (3, 'winograd')])
+def test_algorithms_compute_what_direct_does(index, algorithm):
+  layer = benchmark_convolutions.network_convolutions(255)[index]
+  side = 31 if layer['name'] == 'conv1' else 9
+  layer['input_shape'] = (side, side, layer['input_shape'][-1])
+  assert benchmark_convolutions.algorithms_for(
+      layer, ('space_to_depth', 'winograd')) == [algorithm]
+  inputs = benchmark_convolutions.layer_inputs(
+      layer, 2, np.random.default_rng(index))
+  ours = benchmark_convolutions.ours_calls(layer, inputs, algorithm)
+  direct = benchmark_convolutions.ours_calls(layer, inputs)
+  for name in benchmark_convolutions.PASSES:
+    for a, b in zip(_arrays(ours[name]()), _arrays(direct[name]()),
+                    strict=True):
+      assert a.shape == b.shape, name
       np.testing.assert_allclose(a, b, rtol=1e-4,
                                  atol=1e-5 * np.abs(b).max(), err_msg=name)
 
@@ -71,7 +94,35 @@ def test_run_writes_the_record(tmp_path):
       totals['torch']['input_grad'] / totals['ours']['input_grad'], abs=1e-3)
   lines = benchmark_convolutions.summary_lines(saved)
   assert lines[0] == 'search (1 x 87x87), ms'
-  assert lines[-1].startswith('  torch / ours (> 1: ours faster): forward x')
+  assert lines[-5].startswith('  torch / ours (> 1: ours faster): forward x')
+  # Each algorithm beside the direct convolution, on its layers only.
+  assert [l for l in layers if 'ours/space_to_depth' in layers[l]] == [
+      'conv1']
+  assert [l for l in layers if 'ours/winograd' in layers[l]] == [
+      'conv3', 'conv4', 'conv5']
+  speedups = saved['algorithm_speedups']['search']
+  assert speedups['conv1'].keys() == {'space_to_depth'}
+  assert speedups['conv1']['space_to_depth'].keys() == {'forward',
+                                                         'weight_grad'}
+  ratio = speedups['conv4']['winograd']['input_grad']
+  assert ratio['low'] <= ratio['median'] <= ratio['high']
+  direct = saved['round_ms']['search']['conv4']['ours']['input_grad']
+  winograd = saved['round_ms']['search']['conv4']['ours/winograd']
+  assert len(direct) == config.rounds
+  assert ratio['median'] == pytest.approx(
+      np.median(np.divide(direct, winograd['input_grad'])), abs=1e-3)
+  assert lines[-4].startswith('  conv1 direct / space_to_depth (> 1:'
+                              ' space_to_depth faster): forward x')
+  assert lines[-1].startswith('  conv5 direct / winograd')
+
+
+def test_unknown_algorithm_is_a_config_error():
+  config = config_lib.get_config()
+  config.conv_algorithms = ('winograd', 'fft')
+  with pytest.raises(validation.ConfigError,
+                     match="'fft' is not one of the options; allowed:"
+                     " 'direct', 'im2col'"):
+    benchmark_convolutions.measure(config)
 
 
 @pytest.mark.slow

@@ -1,4 +1,5 @@
-"""Each convolution of the network, ours against PyTorch's, on one machine.
+"""Each convolution of the network, ours against PyTorch's, and our
+convolution algorithms against the direct one, on one machine.
 
 Command (needs torch, see requirements-test.txt; under a minute on 2 CPU
 cores):
@@ -13,6 +14,15 @@ median milliseconds, totals and PyTorch's time over ours (> 1: ours
 faster), and writes a JSON record. This is where the gap of the train step
 in experiments.benchmark_speed comes from, and what to rerun when a new
 jaxlib comes out.
+
+Each algorithm of ``conv_algorithms`` (config.model.conv_algorithm
+values, siamfc_jax/conv_algorithms.py) is timed too, in the same turns, on
+the layers it computes other than directly ('space_to_depth': conv1,
+'winograd': conv3-5), and printed as the direct convolution's time over
+its own, per layer and pass, median of the per-round ratios (lowest-
+highest; > 1: the algorithm faster). Expected on an AMD EPYC (2 cores,
+AVX2 only; machine shared with other jobs), as run on 2026-12-02 with
+--config.rounds=3: see README, Speed.
 
 Expected on a 2-core x86-64 CPU with AMX (jax 0.10.2, torch 2.13), as run
 on 2026-11-30, torch over ours (> 1: ours faster): 3-scale pyramid forward
@@ -40,6 +50,8 @@ def get_config() -> ml_collections.ConfigDict:
       search=(8, config.search_size),
       pyramid=(3, config.search_size),
   ))
+  # Timed beside the direct convolution on the layers they rewrite.
+  config.conv_algorithms = ('space_to_depth', 'winograd')
   config.rounds = 5  # Every measurement is timed once per round, in turns.
   config.repeats = 2  # Calls timed per measurement and round.
   config.seed = 0
