@@ -1,6 +1,7 @@
 """Tracking with each convolution algorithm of the network, on one machine.
 
-Command (about 5 minutes on 2 CPU cores):
+Command (about 10 minutes on 2 CPU cores shared with other jobs, 1-2.5 of
+them compiling each entry):
   python -m experiments.benchmark_speed \
       --config=siamfc_jax/configs/benchmark_conv_algorithms.py
 
@@ -21,8 +22,12 @@ other's, round by round (> 1: the algorithm faster):
                                r[name]['round_ms'][m]))
 
 Expected on an AMD EPYC (2 cores, AVX2 only), as run on 2026-12-02 while
-other jobs shared the machine: see README, Speed. Boxes differ from the
-direct entry's by well under a pixel (the record's box_max_abs_diff).
+other jobs shared the machine (3 rounds): direct 503 ms per 3-scale frame
+and 1,043 ms per 5-scale frame (medians); direct over the others, median
+of the rounds, space_to_depth 0.91x (3 scales) and 1.21x (5 scales),
+winograd 1.10x and 1.04x, both 0.88x and 1.04x (per round 0.69-1.29x):
+no faster beyond the machine's noise. Boxes equal the direct entry's
+(0.000 px, the record's box_max_abs_diff).
 """
 
 import ml_collections
@@ -33,7 +38,7 @@ from siamfc_jax.configs import benchmark_speed
 
 def get_config() -> ml_collections.ConfigDict:
   config = benchmark_speed.get_config()
-  config.rounds = 4
+  config.rounds = 3
   default = dict(config.ours.default.to_dict(), scales=(3, 5), scan=False,
                  sequences=1, train=False)
   config.ours = ml_collections.ConfigDict({

@@ -1,7 +1,7 @@
 """Each convolution of the network, ours against PyTorch's, and our
 convolution algorithms against the direct one, on one machine.
 
-Command (needs torch, see requirements-test.txt; under a minute on 2 CPU
+Command (needs torch, see requirements-test.txt; a few minutes on 2 CPU
 cores):
   python -m experiments.benchmark_convolutions
 
@@ -21,8 +21,11 @@ the layers it computes other than directly ('space_to_depth': conv1,
 'winograd': conv3-5), and printed as the direct convolution's time over
 its own, per layer and pass, median of the per-round ratios (lowest-
 highest; > 1: the algorithm faster). Expected on an AMD EPYC (2 cores,
-AVX2 only; machine shared with other jobs), as run on 2026-12-02 with
---config.rounds=3: see README, Speed.
+AVX2 only; shared with other jobs), as run on 2026-12-02 with
+--config.rounds=3 (4 minutes), medians over the three batches:
+space_to_depth conv1 forward 0.91-1.17x, weight gradient 0.95-2.28x;
+winograd forward conv3 0.87-1.21x, conv4 0.74-1.16x, conv5 0.68-0.76x,
+its gradients (the direct ones) 0.85-1.22x: the machine's noise.
 
 Expected on a 2-core x86-64 CPU with AMX (jax 0.10.2, torch 2.13), as run
 on 2026-11-30, torch over ours (> 1: ours faster): 3-scale pyramid forward
