@@ -133,11 +133,13 @@ def read_attributes(root, names) -> dict[str, tuple[str, ...]]:
   listed = read_pysot(pysot) if pysot else {}
   found = {}
   for name in names:
-    flags = [toolkit / f'{n}.txt' for n in (name, name.lower())]
+    flags = next((p for p in (toolkit / f'{name}.txt',
+                              toolkit / f'{name.lower()}.txt')
+                  if p.is_file()), None)
     if (root / name / TAGS_FILE).is_file():
       found[name] = read_tags(root / name / TAGS_FILE)
-    elif any(p.is_file() for p in flags):
-      found[name] = read_flags(next(p for p in flags if p.is_file()))
+    elif flags:
+      found[name] = read_flags(flags)
     elif name in listed:
       found[name] = listed[name]
   return found
