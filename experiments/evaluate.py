@@ -52,13 +52,13 @@ _REPORT_WAIT = flags.DEFINE_integer(
 def main(argv):
   del argv  # cli.run allows none.
   xla.use_fast_cpu_flags()
-  distributed.initialize(_DISTRIBUTED())
+  joined = distributed.initialize(_DISTRIBUTED())
   config = _CONFIG.value
   for field, flag in (('benchmark', _BENCHMARK), ('root', _ROOT),
                       ('results_dir', _RESULTS)):
     if flag.value is not None:
       config[field] = flag.value
-  process = jax.process_index(), jax.process_count()
+  process = (jax.process_index(), jax.process_count()) if joined else (0, 1)
   validation.check_evaluate(config, process=process)
   files.check_folder(config.results_dir, what='--results' if _RESULTS.value
                      else 'config.results_dir')
