@@ -13,7 +13,6 @@ that siamfc-pytorch does differently to its behaviour; all of them together
 (docs/fidelity.md).
 """
 
-import dataclasses
 import functools
 import os
 import pathlib
@@ -32,6 +31,7 @@ from siamfc_jax import crops
 from siamfc_jax import model as model_lib
 from siamfc_jax import sequences
 from siamfc_jax import validation
+from siamfc_jax.configs import base
 from siamfc_jax.configs import track_3s
 
 Variables = Mapping[str, Any]
@@ -49,59 +49,64 @@ UPSAMPLE_METHODS = {'cubic': 'cubic', 'cubic_cv2': 'cubic-pytorch'}
 UPDATE_PRECISIONS = ('float32', 'float64')
 
 
-@dataclasses.dataclass(frozen=True)
 class Settings:
-  """Hashable tracker settings, built from a track config."""
+  """The jit-static tracker settings: a hashable, frozen view of a config.
 
-  num_scales: int
-  scale_step: float
-  scale_penalty: float
-  scale_lr: float
-  window_influence: float
-  exemplar_size: int
-  instance_size: int
-  context: float
-  total_stride: int
-  response_upsample: int
-  min_scale: float
-  max_scale: float
-  model: tuple[tuple[str, Any], ...]
-  # Defaults for configs written before these options existed.
-  pad_color: str = 'frame_mean'
-  crop_window: str = 'subpixel'
-  crop_resample: str = 'bilinear'
-  upsample_method: str = 'cubic'
-  clip_center: bool = True
-  clamp_size: bool = True
-  use_score_bias: bool = True
-  update_precision: str = 'float32'
+  Holds the tracker fields of a track config (those of
+  ``configs/base.tracker_config``, which defines each of them and its
+  default) and its ``model``; ``settings.num_scales`` etc. read them. The
+  properties are the values derived from them. Build it with
+  ``from_config``, which checks the fields (siamfc_jax/validation.py).
+  """
 
-  def __post_init__(self):
-    for name, allowed in (('pad_color', PAD_COLORS),
-                          ('crop_window', crops.WINDOWS),
-                          ('crop_resample', crops.RESAMPLINGS),
-                          ('upsample_method', tuple(UPSAMPLE_METHODS)),
-                          ('update_precision', UPDATE_PRECISIONS)):
-      if getattr(self, name) not in allowed:
-        raise ValueError(f'{name}={getattr(self, name)!r}: choose from'
-                         f' {", ".join(allowed)}')
-    if self.crop_resample == 'cv2_linear' and self.crop_window != (
-        'whole_pixels'):
-      raise ValueError("crop_resample='cv2_linear' resizes a whole-pixel"
-                       " window: it needs crop_window='whole_pixels'")
-    if self.update_precision == 'float64' and self.clamp_size:
-      raise ValueError("update_precision='float64' carries the search side"
-                       " as siamfc-pytorch, which clamps no size: it needs"
-                       " clamp_size=False")
+  __slots__ = ('config', '_key')
+
+  def __init__(self, config: ml_collections.FrozenConfigDict):
+    object.__setattr__(self, 'config', config)
+    # jit hashes (and, for an equal copy, compares) its static arguments on
+    # every call; FrozenConfigDict's own hash and == take ~30 us and ~1 ms.
+    object.__setattr__(self, '_key', _items(config))
 
   @classmethod
   def from_config(cls, config: ml_collections.ConfigDict) -> 'Settings':
-    fields = {f.name for f in dataclasses.fields(cls)} - {'model'}
-    return cls(model=tuple(sorted(config.model.to_dict().items())),
-               **{name: config[name] for name in fields if name in config})
+    """The settings of a track config; a ConfigError if a field is bad."""
+    fields = base.tracker_fields(config)
+    validation.check_tracker(fields)
+    fields.model = config.model
+    return cls(ml_collections.FrozenConfigDict(fields))
+
+  def __getattr__(self, name: str):
+    if name.startswith('_') or name == 'config':  # Not set (yet).
+      raise AttributeError(name)
+    try:
+      return self.config[name]
+    except KeyError:
+      raise AttributeError(f'Settings have no field {name!r}') from None
+
+  def __setattr__(self, name: str, value) -> None:
+    raise AttributeError(f'Settings are frozen: use settings.replace({name}='
+                         '...)')
+
+  def __reduce__(self):
+    return Settings, (self.config,)
+
+  def __hash__(self) -> int:
+    return hash(self._key)
+
+  def __eq__(self, other) -> bool:
+    return isinstance(other, Settings) and self._key == other._key
+
+  def __repr__(self) -> str:
+    return f'Settings({self.config.to_dict()!r})'
+
+  def replace(self, **fields) -> 'Settings':
+    """These settings with ``fields`` changed (and checked)."""
+    config = ml_collections.ConfigDict(self.config)
+    config.update(fields)
+    return Settings.from_config(config)
 
   def create_model(self) -> model_lib.SiamFC:
-    return model_lib.create_model(ml_collections.ConfigDict(dict(self.model)))
+    return model_lib.create_model(self.config.model)
 
   @property
   def scale_factors(self) -> np.ndarray:
@@ -127,6 +132,13 @@ class Settings:
   @property
   def upsampled_size(self) -> int:
     return self.response_size * self.response_upsample
+
+
+def _items(config: ml_collections.FrozenConfigDict) -> tuple:
+  """(name, value) pairs of ``config``, sorted, nested configs as pairs."""
+  return tuple(sorted(
+      (name, _items(value) if isinstance(value, ml_collections.FrozenConfigDict)
+       else value) for name, value in config.items()))
 
 
 class State(flax.struct.PyTreeNode):

@@ -20,6 +20,7 @@ import numpy as np
 
 from siamfc_jax import crops
 from siamfc_jax import model as model_lib
+from siamfc_jax.configs import base
 
 # The network's total stride; siamfc_jax.model.AlexNetEmbedding is fixed.
 NETWORK_STRIDE = 8
@@ -37,8 +38,8 @@ class _Rule:
 
   allowed: str
   problem: Callable[[Any], str | None]
-  # Fields added after configs were first written may be missing; the code
-  # reading them has a default (tracker.Settings).
+  # Fields added after configs were first written may be missing; they have
+  # the defaults of configs/base.tracker_config (base.tracker_fields).
   may_be_missing: bool = False
 
 
@@ -363,6 +364,7 @@ def _require(holds: bool, field: str, value, why: str, allowed: str) -> None:
 
 
 def _check_tracker_relations(config, where: str) -> None:
+  config = base.tracker_fields(config)
   _require(config.instance_size >= config.exemplar_size,
            f'{where}.instance_size', config.instance_size,
            f'smaller than {where}.exemplar_size={config.exemplar_size}',
@@ -371,16 +373,22 @@ def _check_tracker_relations(config, where: str) -> None:
            config.max_scale,
            f'below {where}.min_scale={config.min_scale}',
            f'>= {where}.min_scale')
-  window = config.get('crop_window', 'subpixel')
-  _require(config.get('crop_resample') != 'cv2_linear'
-           or window == 'whole_pixels', f'{where}.crop_window', window,
+  _require(config.crop_resample != 'cv2_linear'
+           or config.crop_window == 'whole_pixels', f'{where}.crop_window',
+           config.crop_window,
            f"{where}.crop_resample='cv2_linear' resizes a whole-pixel"
            ' window', "'whole_pixels' with crop_resample='cv2_linear'")
-  clamp = config.get('clamp_size', True)
-  _require(config.get('update_precision') != 'float64' or not clamp,
-           f'{where}.clamp_size', clamp,
+  _require(config.update_precision != 'float64' or not config.clamp_size,
+           f'{where}.clamp_size', config.clamp_size,
            f"{where}.update_precision='float64' (siamfc-pytorch's update)"
            ' clamps no size', "False with update_precision='float64'")
+
+
+def check_tracker(config, where: str = 'config') -> None:
+  """Checks the tracker fields alone (base.tracker_config), as
+  tracker.Settings.from_config does; raises ConfigError."""
+  _check_fields(config, _tracker_rules(), where)
+  _check_tracker_relations(config, where)
 
 
 def check_track(config, where: str = 'config') -> None:

@@ -1,6 +1,5 @@
 """Tests of the SiamFC network."""
 
-import dataclasses
 import functools
 
 import flax.linen as nn
@@ -12,6 +11,7 @@ import pytest
 from siamfc_jax import cpu_ops
 from siamfc_jax import model as model_lib
 from siamfc_jax import tracker
+from siamfc_jax import validation
 from siamfc_jax.configs import base
 from siamfc_jax.configs import track_3s
 
@@ -52,7 +52,12 @@ def test_response_size_is_the_networks(net_and_variables, instance_size):
       functools.partial(net.apply, variables, train=False), z, x)
   assert model_lib.response_size(127, instance_size) == scores.shape[-1]
   settings = tracker.Settings.from_config(track_3s.get_config())
-  settings = dataclasses.replace(settings, instance_size=instance_size)
+  if (instance_size - 7) % 8:
+    # Off the network's grid: the tracker settings refuse it.
+    with pytest.raises(validation.ConfigError, match='instance_size=256'):
+      settings.replace(instance_size=instance_size)
+    return
+  settings = settings.replace(instance_size=instance_size)
   assert settings.response_size == scores.shape[-1]
 
 

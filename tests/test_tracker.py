@@ -1,6 +1,7 @@
 """Tests of the tracking core and the Tracker class."""
 
 import functools
+import pickle
 import time
 
 import cv2
@@ -18,6 +19,7 @@ from siamfc_jax import demo
 from siamfc_jax import sequences
 from siamfc_jax import tracker
 from siamfc_jax import validation
+from siamfc_jax.configs import base
 from siamfc_jax.configs import track_3s
 from siamfc_jax.configs import track_5s
 from siamfc_jax.configs import track_reference
@@ -46,6 +48,32 @@ def test_settings_from_configs():
   assert three.response_size == 17 and three.upsampled_size == 272
   assert hash(three) == hash(tracker.Settings.from_config(
       track_3s.get_config()))
+
+
+def test_settings_are_a_frozen_view_of_the_config():
+  config = track_5s.get_config()
+  config.update(context=0.45, max_scale=4.0, clip_center=False)
+  settings = tracker.Settings.from_config(config)
+  # Every tracker field, defined once in base.tracker_config, and the model;
+  # not the weights, so that any weights share one compiled step.
+  assert set(settings.config) == {*base.tracker_config(), 'model'}
+  for name in base.tracker_config():
+    assert getattr(settings, name) == config[name], name
+  config.checkpoint = 'other.msgpack'
+  assert tracker.Settings.from_config(config) == settings
+  changed = settings.replace(window_influence=0.2)
+  assert changed.window_influence == 0.2 and settings.window_influence == 0.168
+  assert changed != settings and hash(changed) != hash(settings)
+  assert changed.replace(window_influence=0.168) == settings
+  assert settings.replace(instance_size=239).response_size == 15
+  with pytest.raises(validation.ConfigError,
+                     match='config.window_influence=1.5: too large'):
+    settings.replace(window_influence=1.5)
+  with pytest.raises(AttributeError, match='frozen'):
+    settings.scale_lr = 0.5
+  with pytest.raises(AttributeError, match='no field'):
+    settings.scale_rate  # pylint: disable=pointless-statement
+  assert pickle.loads(pickle.dumps(changed)) == changed
 
 
 @pytest.mark.parametrize('cell', [(11, 6), (8, 8), (3, 14)])
@@ -316,7 +344,7 @@ def test_reference_settings_and_bad_options():
               or settings.use_score_bias)
   for bad in (dict(pad_color='median'), dict(upsample_method='linear'),
               dict(crop_window='rounded'), dict(update_precision='f64')):
-    with pytest.raises(ValueError, match='choose from'):
+    with pytest.raises(ValueError, match='not one of the options'):
       _reference_settings(**bad)
   with pytest.raises(ValueError, match='whole_pixels'):
     _reference_settings(crop_window='subpixel')

@@ -59,6 +59,16 @@ def tracker_config(num_scales: int = 3) -> ml_collections.ConfigDict:
   ))
 
 
+def tracker_fields(
+    config: ml_collections.ConfigDict) -> ml_collections.ConfigDict:
+  """The tracker fields of ``config`` (a track config or a train config's
+  ``tracker``); those it lacks, being written before they existed, have
+  ``tracker_config()``'s defaults."""
+  return ml_collections.ConfigDict({
+      name: config[name] if name in config else default
+      for name, default in tracker_config().items()})
+
+
 def train_config() -> ml_collections.ConfigDict:
   """The paper's training recipe; data and split are set by each config."""
   tracker = tracker_config(num_scales=3)
