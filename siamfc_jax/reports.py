@@ -128,7 +128,8 @@ def _draw(axes, x, lines, *, title: str, xlabel: str, ylabel: str,
   axes.legend(loc='best', fontsize='small')
 
 
-def _save(figure, path: pathlib.Path, dpi: int) -> None:
+def save_figure(figure, path: pathlib.Path, dpi: int) -> None:
+  """Writes ``figure`` as a PNG, atomically (files.write_bytes)."""
   buffer = io.BytesIO()
   figure.savefig(buffer, format='png', dpi=dpi, bbox_inches='tight')
   files.write_bytes(path, buffer.getvalue())
@@ -140,7 +141,7 @@ def plot(path: pathlib.Path, x, lines, *, title: str, xlabel: str,
   figure = matplotlib.figure.Figure(figsize=(6, 4.5))
   _draw(figure.subplots(), x, lines, title=title, xlabel=xlabel,
         ylabel=ylabel, span=span)
-  _save(figure, path, dpi)
+  save_figure(figure, path, dpi)
 
 
 def scored_lines(results: dict, spec: OpePlot) -> list:
@@ -239,7 +240,7 @@ def attribute_plots(by_attribute: dict, folder, *, dpi: int) -> list[str]:
   names = []
   for spec in OPE_PLOTS:
     names.append(f'attribute_{spec.kind}_plots.png')
-    _save(attribute_figure(by_attribute, spec), pathlib.Path(folder)
+    save_figure(attribute_figure(by_attribute, spec), pathlib.Path(folder)
           / names[-1], dpi)
   return names
 

@@ -141,6 +141,44 @@ def _items(config: ml_collections.FrozenConfigDict) -> tuple:
        else value) for name, value in config.items()))
 
 
+# The fields a sweep (siamfc_jax/sweep.py) varies. The step reads them only
+# through ``Hyper``, so settings that differ in nothing else can share one
+# compiled step, their values passed as arrays.
+SWEPT_FIELDS = ('scale_step', 'scale_penalty', 'scale_lr', 'window_influence')
+
+
+class Hyper(NamedTuple):
+  """The values of SWEPT_FIELDS that the step uses, float32 (``hyper``).
+
+  They are the constants a step with static settings computes, made on the
+  host, so the step gives the same boxes whether they are constants or
+  traced arrays (a sweep's, with a leading settings axis).
+  """
+
+  scale_factors: Any  # (S,) settings.scale_factors.
+  penalties: Any  # (S,) 1 for the middle scale, scale_penalty elsewhere.
+  scale_keep: Any  # () 1 - scale_lr.
+  scale_lr: Any  # ()
+  window_keep: Any  # () 1 - window_influence.
+  window: Any  # (U, U) window_influence times the Hann window.
+  update_pairs: Any  # (2, 2, S) update_factors as float32 (hi, lo) pairs.
+
+
+def hyper(settings: 'Settings') -> Hyper:
+  """The ``Hyper`` values of ``settings``, as NumPy arrays."""
+  middle = np.arange(settings.num_scales) == settings.num_scales // 2
+  return Hyper(
+      scale_factors=settings.scale_factors,
+      penalties=np.where(middle, 1.0, settings.scale_penalty).astype(
+          np.float32),
+      scale_keep=np.float32(1 - settings.scale_lr),
+      scale_lr=np.float32(settings.scale_lr),
+      window_keep=np.float32(1 - settings.window_influence),
+      window=settings.window_influence * hann_window(settings.upsampled_size),
+      update_pairs=np.stack([np.stack(_pair_constant(v))
+                             for v in settings.update_factors]))
+
+
 class State(flax.struct.PyTreeNode):
   """What the tracker carries from frame to frame."""
 
@@ -213,17 +251,20 @@ def search_side(state: State, settings: Settings) -> jax.Array:
           * settings.instance_size / settings.exemplar_size)
 
 
-def search_sides(state: State, settings: Settings) -> jax.Array:
+def search_sides(state: State, settings: Settings,
+                 values: Hyper | None = None) -> jax.Array:
   """(S,) sides of the scale pyramid's windows, in frame pixels.
 
   With ``update_precision='float64'`` they are siamfc-pytorch's float64
   ``x_sz * f``, rounded to whole pixels (as its crop will) with
-  ``crop_window='whole_pixels'``.
+  ``crop_window='whole_pixels'``. ``values``: the swept fields' values,
+  default ``hyper(settings)``.
   """
+  values = hyper(settings) if values is None else values
   if settings.update_precision == 'float32':
-    return search_side(state, settings) * jnp.asarray(settings.scale_factors)
+    return search_side(state, settings) * jnp.asarray(values.scale_factors)
   sides = _pair_mul(_pair_split(state.search_side_pair),
-                    _pair_constant(settings.update_factors[0]))
+                    tuple(values.update_pairs[0]))
   if settings.crop_window == 'whole_pixels':
     return _pair_round(sides)
   return sides[0]
@@ -238,44 +279,43 @@ def upsample_scores(scores: jax.Array, settings: Settings) -> jax.Array:
 
 
 def move(state: State, scores: jax.Array, frame_shape: tuple[int, ...],
-         settings: Settings) -> tuple[State, jax.Array]:
+         settings: Settings,
+         values: Hyper | None = None) -> tuple[State, jax.Array]:
   """Updates the target from the (S, 17, 17) scores of the scale pyramid.
 
   Upsamples the scores (bicubic), penalises the non-middle scales, picks the
   best scale, blends its normalised response with a Hann window, moves the
   centre to the peak (clipped to the frame if ``settings.clip_center``) and
   damps the scale change (clamped if ``settings.clamp_size``).
+  ``values``: the swept fields' values, default ``hyper(settings)``.
 
   Returns:
     (new state, index of the chosen scale).
   """
-  factors = jnp.asarray(settings.scale_factors)
+  values = hyper(settings) if values is None else values
+  factors = jnp.asarray(values.scale_factors)
   up = settings.upsampled_size
   upsampled = upsample_scores(scores, settings)
-  penalties = jnp.where(
-      jnp.arange(settings.num_scales) == settings.num_scales // 2, 1.0,
-      settings.scale_penalty)
-  upsampled = upsampled * penalties[:, None, None]
+  upsampled = upsampled * jnp.asarray(values.penalties)[:, None, None]
   best = jnp.argmax(jnp.max(upsampled, axis=(1, 2)))
 
   response = upsampled[best]
   response = response - jnp.min(response)
   response = response / jnp.maximum(jnp.sum(response), 1e-16)
-  response = ((1 - settings.window_influence) * response
-              + settings.window_influence * hann_window(up))
+  response = values.window_keep * response + values.window
   peak = jnp.stack(jnp.unravel_index(jnp.argmax(response), response.shape))
 
   # Peak offset in upsampled cells -> search-crop pixels -> frame pixels.
   offset = (peak - (up - 1) / 2) * (settings.total_stride
                                    / settings.response_upsample)
   if settings.update_precision == 'float64':
-    state = update_float64(state, offset, best, settings)
+    state = update_float64(state, offset, best, settings, values)
     center, size = state.center, state.size
   else:
     offset = (offset * search_side(state, settings) * factors[best]
               / settings.instance_size)
     center = state.center + offset
-    scale = 1 - settings.scale_lr + settings.scale_lr * factors[best]
+    scale = values.scale_keep + values.scale_lr * factors[best]
     size = state.size * scale
   if settings.clip_center:
     limits = jnp.array(frame_shape[:2], jnp.float32) - 1
@@ -363,7 +403,8 @@ def initial_search_side_pair(size, settings: Settings) -> jax.Array | None:
   return jnp.stack([side, jnp.zeros_like(side)], axis=-1)
 
 
-def update_float64(state: State, offset, best, settings: Settings) -> State:
+def update_float64(state: State, offset, best, settings: Settings,
+                   values: Hyper | None = None) -> State:
   """siamfc-pytorch's target update, in its NumPy float64 arithmetic.
 
   ``center += offset * x_sz * f / 255`` (float32 centre, float64 sum),
@@ -376,10 +417,11 @@ def update_float64(state: State, offset, best, settings: Settings) -> State:
     offset: (2,) peak offset in search-crop pixels, (loc - 135.5) * 8 / 16.
     best: index of the chosen scale.
     settings: the tracker settings.
+    values: the swept fields' values, default ``hyper(settings)``.
   """
-  factors, scales = settings.update_factors
-  factor = tuple(jnp.asarray(v)[best] for v in _pair_constant(factors))
-  scale = tuple(jnp.asarray(v)[best] for v in _pair_constant(scales))
+  values = hyper(settings) if values is None else values
+  factor, scale = (tuple(jnp.asarray(v)[best] for v in pairs)
+                   for pairs in values.update_pairs)
   side = _pair_split(state.search_side_pair)
   zeros = jnp.zeros_like(offset)
   offset = _pair_mul(_pair_mul((offset, zeros), side), factor)
@@ -465,8 +507,13 @@ class Tracker:
     box = boxes.check_box(box, image.shape, where='initial box')
     self._frame_shape = image.shape
     # Waited for, so that a caller timing init times the device work too.
-    self._state = jax.block_until_ready(
-        init(self.variables, image, box, settings=self.settings))
+    self._state = jax.block_until_ready(self._start(image, box))
+
+  def _start(self, image, box) -> State:
+    return init(self.variables, image, box, settings=self.settings)
+
+  def _step(self, frame):
+    return step(self.variables, self._state, frame, settings=self.settings)
 
   def update(self, image) -> np.ndarray:
     """Tracks one more frame and returns its box."""
@@ -494,8 +541,7 @@ class Tracker:
     frame = jax.device_put(image)
     # Every copy is explicit: a hidden per-frame transfer is an error.
     with jax.transfer_guard('disallow'):
-      self._state, box, score = step(self.variables, self._state, frame,
-                                     settings=self.settings)
+      self._state, box, score = self._step(frame)
     return box, score
 
   def track(self, frames, box, *, progress=None) -> TrackResult:
@@ -519,6 +565,9 @@ def run(tracker, frames, box, *, progress=None, stop=None,
   state, ``update`` returns host values). Trackers with
   ``update_scored(image) -> (box, score)`` report their peak scores; the
   others' are NaN.
+
+  A ``SweepTracker`` gives K boxes and scores a frame: the result then has
+  (N, K, 4) boxes and (N, K) scores, row 0 being ``box`` for every setting.
 
   Two variants share the per-frame code rather than this loop:
   ``track_batch`` advances several sequences together (``init``/``step``
@@ -548,7 +597,7 @@ def run(tracker, frames, box, *, progress=None, stop=None,
     raise sequences.SequenceError(
         'no frames to track: the sequence is empty') from None
   scored = getattr(tracker, 'update_scored', None)
-  results, scores, seconds = [], [np.nan], []
+  results, scores, seconds = [], [], []
   start = time.perf_counter()
   tracker.init(first, box)
   seconds.append(time.perf_counter() - start)
@@ -562,11 +611,13 @@ def run(tracker, frames, box, *, progress=None, stop=None,
         new_box, score = tracker.update(frame), np.nan
       seconds.append(time.perf_counter() - start)
       results.append(np.asarray(new_box, np.float64))
-      scores.append(float(score))
+      scores.append(np.asarray(score, np.float64))
   except KeyboardInterrupt:
     if not interruptible:
       raise
-  return TrackResult(np.stack(results), np.asarray(scores),
+  # Broadcast: the first frame's box and NaN score stand for every setting.
+  return TrackResult(np.stack(np.broadcast_arrays(*results)),
+                     np.stack(np.broadcast_arrays(np.nan, *scores)),
                      np.asarray(seconds))
 
 
@@ -678,6 +729,94 @@ def step_batch(variables: Variables, state: State, frames: jax.Array,
   peaks = jnp.max(scores[jnp.arange(batch), best], axis=(1, 2))
   return (state, boxes.center_size_to_xywh(state.center, state.size),
           peaks)
+
+
+# Sweeps: K settings that differ only in SWEPT_FIELDS track one sequence
+# together, their values traced (``Hyper`` arrays with a leading axis K), so
+# one compiled step serves them all.
+
+
+@functools.partial(jax.jit, static_argnames=('settings', 'count'))
+def init_sweep(variables: Variables, frame: jax.Array, box: jax.Array, *,
+               settings: Settings, count: int) -> State:
+  """``init`` once (no swept field is used), copied for ``count`` settings."""
+  state = init(variables, frame, box, settings=settings)
+  return jax.tree.map(lambda x: jnp.broadcast_to(x, (count, *x.shape)),
+                      state)
+
+
+@functools.partial(jax.jit, static_argnames='settings')
+def step_sweep(variables: Variables, state: State, frame: jax.Array,
+               values: Hyper, *,
+               settings: Settings) -> tuple[State, jax.Array, jax.Array]:
+  """Tracks one frame with K settings (``step``, vmapped over ``values``).
+
+  The network embeds all K x S search crops in one batch and scores them
+  against the one exemplar (which every setting's state holds a copy of).
+
+  Args:
+    variables: the network's variables.
+    state: the State of ``init_sweep`` or a previous step, leading axis K.
+    frame: (H, W, 3) the frame.
+    values: the K settings' ``Hyper`` values, leading axis K.
+    settings: the settings but for SWEPT_FIELDS.
+
+  Returns:
+    (new state, (K, 4) 1-based boxes, (K,) peak scores).
+  """
+  net = settings.create_model()
+  variables = network_variables(variables, settings)
+  sides = jax.vmap(functools.partial(search_sides, settings=settings))(
+      state, values=values)
+  count = sides.shape[0]
+  pad_color = jnp.broadcast_to(frame_pad_color(state, frame, settings),
+                               (count, frame.shape[-1]))
+  pyramid = functools.partial(crops.crop_pyramid,
+                              out_size=settings.instance_size,
+                              **settings.crop_options)
+  pyramids = jax.vmap(pyramid, in_axes=(None, 0, 0))(
+      frame, state.center, sides, pad_color=pad_color)
+  scales = pyramids.shape[1]
+  search = net.apply(variables, pyramids.reshape(-1, *pyramids.shape[2:]),
+                     method=net.embed)
+  scores = net.apply(variables, state.exemplar[0], search[None],
+                     method=net.score)[0]
+  scores = scores.reshape(count, scales, *scores.shape[1:])
+  state, best = jax.vmap(functools.partial(
+      move, frame_shape=frame.shape, settings=settings))(state, scores,
+                                                         values=values)
+  peaks = jnp.max(scores[jnp.arange(count), best], axis=(1, 2))
+  return (state, boxes.center_size_to_xywh(state.center, state.size),
+          peaks)
+
+
+class SweepTracker(Tracker):
+  """A ``Tracker`` for K settings at once, differing in SWEPT_FIELDS only.
+
+  ``update_scored`` gives (K, 4) boxes and (K,) scores: for each setting,
+  those of a ``Tracker`` with its values (``tracker.run`` keeps both axes).
+  """
+
+  def __init__(self, variables: Variables, config: ml_collections.ConfigDict,
+               points):
+    """``points``: K mappings of SWEPT_FIELDS to the values of a setting."""
+    super().__init__(variables, config)
+    values = [hyper(self.settings.replace(**point)) for point in points]
+    self.count = len(values)
+    self.values = jax.device_put(jax.tree.map(lambda *v: np.stack(v),
+                                              *values))
+
+  def _start(self, image, box) -> State:
+    return init_sweep(self.variables, image, box, settings=self.settings,
+                      count=self.count)
+
+  def _step(self, frame):
+    return step_sweep(self.variables, self._state, frame, self.values,
+                      settings=self.settings)
+
+  def update_scored(self, image) -> tuple[np.ndarray, np.ndarray]:
+    box, score = jax.device_get(self._update(image))
+    return np.asarray(box, np.float64), np.asarray(score, np.float64)
 
 
 def _padded(frame: np.ndarray, color: np.ndarray, shape) -> np.ndarray:

@@ -239,6 +239,46 @@ def _track_rules() -> dict:
               seed=_integer(0))
 
 
+def _values(rule: _Rule) -> _Rule:
+  """None, or a non-empty tuple of distinct values, each allowed by ``rule``."""
+
+  def problem(value):
+    if value is None:
+      return None
+    if not isinstance(value, (tuple, list)):
+      return f'{type(value).__name__}, not a tuple'
+    if not value:
+      # An empty axis would make the grid's product empty.
+      return 'empty'
+    for item in value:
+      why = rule.problem(item)
+      if why:
+        return f'{item!r} is {why}'
+    if len(set(value)) != len(value):
+      return 'has duplicates'
+    return None
+
+  return _Rule(f'a non-empty tuple of distinct values, each {rule.allowed};'
+               " or None: the track config's value", problem)
+
+
+def _sweep_rules() -> dict:
+  from siamfc_jax import tracker  # pylint: disable=g-import-not-at-top
+  tracker_rules = _tracker_rules()
+  return dict(
+      root=_text(empty=False, hint=' (a folder of sequence folders; set it'
+                 ' with --config.root)'),
+      results_dir=_text(empty=False),
+      sequences=_names(),
+      max_frames=_integer(1, none=True),
+      track=_track_rules(),
+      grid={name: _values(tracker_rules[name])
+            for name in tracker.SWEPT_FIELDS},
+      plot_dpi=_integer(10, 1200),
+      progress=_boolean(),
+  )
+
+
 def _data_rules() -> dict:
   return dict(
       curation=dict(
@@ -395,6 +435,26 @@ def check_track(config, where: str = 'config') -> None:
   """Checks a track config (configs/track_3s.py); raises ConfigError."""
   _check_fields(config, _track_rules(), where)
   _check_tracker_relations(config, where)
+
+
+def check_sweep(config, where: str = 'config') -> None:
+  """Checks a sweep config (configs/sweep.py); raises ConfigError."""
+  rules = _sweep_rules()
+  grid = (config.get('grid')
+          if isinstance(config, ml_collections.ConfigDict) else None)
+  fixed = sorted(set(_tracker_rules()) - set(rules['grid']))
+  for name in (grid.keys() if isinstance(grid, ml_collections.ConfigDict)
+               else ()):
+    _require(name not in fixed, f'{where}.grid.{name}', grid[name],
+             'a tracker field a sweep cannot vary (the settings share one'
+             ' compiled step)', 'a field from ' + ', '.join(rules['grid']))
+  _check_fields(config, rules, where)
+  if all(config.grid[name] is None for name in rules['grid']):
+    raise ConfigError(
+        f'{where}.grid: no field is swept; allowed: values for at least one'
+        f' of {", ".join(rules["grid"])}, e.g.'
+        ' --config.grid.window_influence="(0.15,0.176,0.2)"')
+  _check_tracker_relations(config.track, f'{where}.track')
 
 
 def check_data(config, where: str = 'config') -> None:
