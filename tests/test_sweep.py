@@ -12,6 +12,7 @@ import ml_collections
 import numpy as np
 import pytest
 
+from experiments import benchmark_sweep
 from siamfc_jax import demo
 from siamfc_jax import sequences
 from siamfc_jax import sweep
@@ -193,6 +194,20 @@ def test_sweep_resumes_per_sequence(sweep_job, monkeypatch):
   assert sweep.track(sweep_job, entries) == 1
   assert tracked == ['short'] and boxes_path.is_file()
   assert sweep.track(sweep_job, entries) == 0
+
+
+def test_benchmark_compares_the_sweep_with_separate_runs(sweep_job):
+  sweep_job.grid.scale_lr = None  # Two settings.
+  sweep_job.max_frames = 4
+  numbers = benchmark_sweep.measure(sweep_job)
+  assert numbers['settings'] == 2 and numbers['frames'] == 8
+  assert numbers['sequences'] == ['demo', 'short']
+  assert numbers['max_box_difference_px'] == 0.0
+  assert numbers['sweep_seconds'] > 0 and numbers['separate_seconds'] > 0
+  assert numbers['speedup'] == round(
+      numbers['separate_seconds'] / numbers['sweep_seconds'], 2)
+  # Nothing is left behind: the run resumes nothing.
+  assert not os.path.exists(sweep_job.results_dir)
 
 
 def test_heatmap_axes_are_those_with_most_values():
