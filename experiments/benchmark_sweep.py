@@ -18,6 +18,7 @@ import time
 
 import ml_collections
 import numpy as np
+from absl import flags
 
 from siamfc_jax import cli
 from siamfc_jax import configs
@@ -33,9 +34,6 @@ from siamfc_jax.evaluation import base
 from siamfc_jax.evaluation import otb
 from siamfc_jax.evaluation import runner
 
-_CONFIG = cli.define_config(
-    'config', str(configs.DIRECTORY / 'benchmark_sweep.py'),
-    'Benchmark config file.')
 
 
 def separate_config(config: ml_collections.ConfigDict, point: dict,
@@ -107,7 +105,7 @@ def measure(config: ml_collections.ConfigDict) -> dict:
 def main(argv):
   del argv  # cli.run allows none.
   xla.use_fast_cpu_flags()
-  config = _CONFIG.value
+  config = flags.FLAGS.config
   validation.check_sweep(config.sweep, where='config.sweep')
   files.check_folder(pathlib.Path(config.output).parent,
                      what='config.output\'s folder')
@@ -127,6 +125,10 @@ def main(argv):
 
 
 def run():
+  # --config is defined only when run, so that tests can import this module
+  # beside experiments.benchmark_speed, which defines --config too.
+  cli.define_config('config', str(configs.DIRECTORY / 'benchmark_sweep.py'),
+                    'Benchmark config file.')
   cli.run(main, errors=(sequences.SequenceError, weights.WeightsError))
 
 
