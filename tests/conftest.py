@@ -59,3 +59,24 @@ def tiny_data(tmp_path_factory):
   builders.build('sequences', root=root, out=out,
                  config=data.data_config().curation)
   return out, root
+
+
+@pytest.fixture
+def train_mode_outputs():
+  """A function of (network, variables, z, x): the scores, batch-stat
+  updates and parameter gradients of a loss in train mode, one jitted call
+  (the tests comparing ways to compute the network compare all three)."""
+  # pylint: disable=g-import-not-at-top
+  import jax
+  import jax.numpy as jnp
+
+  def outputs(net, variables, z, x):
+    def loss(params):
+      scores, updates = net.apply({**variables, 'params': params}, z, x,
+                                  train=True, mutable=['batch_stats'])
+      return jnp.sum(jnp.sin(scores)), (scores, updates['batch_stats'])
+    (_, (scores, stats)), grads = jax.jit(
+        jax.value_and_grad(loss, has_aux=True))(variables['params'])
+    return scores, stats, grads
+
+  return outputs

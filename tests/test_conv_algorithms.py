@@ -183,21 +183,10 @@ def _network(**model):
   return model_lib.create_model(config)
 
 
-def _train_outputs(net, variables, z, x):
-  """Scores, batch-stat updates and the gradient of a loss, train mode,
-  all in one jitted call."""
-  def loss(params):
-    scores, updates = net.apply({**variables, 'params': params}, z, x,
-                                train=True, mutable=['batch_stats'])
-    return jnp.sum(jnp.sin(scores)), (scores, updates['batch_stats'])
-  (_, (scores, stats)), grads = jax.jit(
-      jax.value_and_grad(loss, has_aux=True))(variables['params'])
-  return scores, stats, grads
-
-
 @pytest.mark.slow
 @pytest.mark.parametrize('algorithm', REWRITTEN)
-def test_train_mode_gradients_of_the_network_equal_direct(algorithm):
+def test_train_mode_gradients_of_the_network_equal_direct(
+    algorithm, train_mode_outputs):
   # As tests/test_model.py compares ops: the scores, batch statistics and
   # every parameter's gradient within 1e-4 of each array's largest value
   # (measured: 7.5e-6 at most, conv4's kernel). The biases of conv1-4 are
@@ -208,8 +197,9 @@ def test_train_mode_gradients_of_the_network_equal_direct(algorithm):
   rng = np.random.default_rng(4)
   z = rng.uniform(0, 255, (2, 87, 87, 3)).astype(np.float32)
   x = rng.uniform(0, 255, (2, 1, 111, 111, 3)).astype(np.float32)
-  theirs = _train_outputs(direct, variables, z, x)
-  ours = _train_outputs(_network(conv_algorithm=algorithm), variables, z, x)
+  theirs = train_mode_outputs(direct, variables, z, x)
+  ours = train_mode_outputs(_network(conv_algorithm=algorithm), variables,
+                            z, x)
   for (path, a), b in zip(jax.tree_util.tree_leaves_with_path(theirs),
                           jax.tree.leaves(ours), strict=True):
     keys = [getattr(k, 'key', None) for k in path]

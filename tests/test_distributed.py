@@ -154,6 +154,16 @@ class _Job:
         process.kill()
         process.wait(timeout=30)
 
+  def succeed(self, timeout: float) -> None:
+    """Waits for every process (killing what is left) and checks each
+    ended with status 0."""
+    try:
+      codes = self.wait_all(timeout)
+    finally:
+      self.kill()
+    for i, code in enumerate(codes):
+      assert code == 0, f'process {i}: {self.stderr(i)[-3000:]}'
+
 
 def _train(tiny_data, workdir, logs, *, processes: int, devices: int,
            extra=()) -> _Job:
@@ -165,12 +175,7 @@ def _train(tiny_data, workdir, logs, *, processes: int, devices: int,
           f'--num_processes={processes}', f'--process_id={i}',
           f'--heartbeat_timeout={HEARTBEAT_S}'] if processes > 1 else []))
               for i in range(processes)], devices=devices, logs=logs)
-  try:
-    codes = job.wait_all(JOB_TIMEOUT_S)
-  finally:
-    job.kill()
-  for i, code in enumerate(codes):
-    assert code == 0, f'process {i}: {job.stderr(i)[-3000:]}'
+  job.succeed(JOB_TIMEOUT_S)
   return job
 
 
@@ -399,12 +404,7 @@ def test_two_processes_evaluate_their_shards_into_one_report(tmp_path):
       f'--heartbeat_timeout={HEARTBEAT_S}', '--config.progress=True')
               for i in range(2)],
              devices=1, logs=tmp_path / 'logs')
-  try:
-    codes = job.wait_all(JOB_TIMEOUT_S)
-  finally:
-    job.kill()
-  for i, code in enumerate(codes):
-    assert code == 0, f'process {i}: {job.stderr(i)[-3000:]}'
+  job.succeed(JOB_TIMEOUT_S)
   assert 'shard 1 of 2 done; process 0 writes the report' in job.stderr(1)
   # Each tracker's progress bar counts the process's own shard: Seq0 and
   # Seq2 in process 0, Seq1 in process 1.
@@ -414,12 +414,8 @@ def test_two_processes_evaluate_their_shards_into_one_report(tmp_path):
                        job.stderr(i)), job.stderr(i)[-3000:]
   assert 'report.md' in job.stdout(0) and not job.stdout(1).strip()
 
-  one = _Job([_evaluate_command(root, tmp_path / 'one')], devices=1,
-             logs=tmp_path / 'logs_one')
-  try:
-    assert one.wait(0, JOB_TIMEOUT_S) == 0, one.stderr(0)[-3000:]
-  finally:
-    one.kill()
+  _Job([_evaluate_command(root, tmp_path / 'one')], devices=1,
+       logs=tmp_path / 'logs_one').succeed(JOB_TIMEOUT_S)
   two = json.loads((tmp_path / 'two' / 'summary.json').read_text())
   whole = json.loads((tmp_path / 'one' / 'summary.json').read_text())
   assert not two['incomplete'] and sorted(two['trackers']) == ['ncc',

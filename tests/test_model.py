@@ -214,24 +214,13 @@ def _embedding_grads(net, variables, images, train):
   return jax.jit(jax.grad(loss)), variables['params']
 
 
-def _train_outputs(net, variables, z, x):
-  """Scores, batch-stat updates and the gradient of a loss, train mode."""
-  def loss(params):
-    scores, updates = net.apply({**variables, 'params': params}, z, x,
-                                train=True, mutable=['batch_stats'])
-    return jnp.sum(jnp.sin(scores)), (scores, updates['batch_stats'])
-  (_, (scores, stats)), grads = jax.jit(
-      jax.value_and_grad(loss, has_aux=True))(variables['params'])
-  return scores, stats, grads
-
-
 # (ops, split_groups) compared with the default, cpu_tuned with split groups.
 VARIANTS = [('plain', True), ('cpu_tuned', False)]
 
 
 @pytest.mark.parametrize('ops,split_groups', VARIANTS)
 def test_plain_ops_give_the_values_of_the_cpu_tuned_ones(
-    net_and_variables, ops, split_groups):
+    net_and_variables, ops, split_groups, train_mode_outputs):
   # Same parameters, same scores, batch statistics and gradients, to
   # float32 rounding: eval scores within 1e-5 and train outputs within
   # 1e-4 of each array's largest magnitude (measured: 2e-7 and 5e-6).
@@ -248,7 +237,8 @@ def test_plain_ops_give_the_values_of_the_cpu_tuned_ones(
   eval_scores = [n.apply(variables, z, x, train=False) for n in (tuned, net)]
   np.testing.assert_allclose(eval_scores[1], eval_scores[0], rtol=0,
                              atol=1e-5 * np.abs(eval_scores[0]).max())
-  ours, theirs = (_train_outputs(n, variables, z, x) for n in (tuned, net))
+  ours, theirs = (train_mode_outputs(n, variables, z, x)
+                  for n in (tuned, net))
   for (path, a), b in zip(jax.tree_util.tree_leaves_with_path(ours),
                           jax.tree.leaves(theirs)):
     keys = [getattr(k, 'key', None) for k in path]
