@@ -33,44 +33,48 @@ def _arrays(results):
           (results if isinstance(results, tuple) else (results,))]
 
 
-@pytest.mark.parametrize('index', range(5))
-def test_ours_and_torch_compute_the_same(index):
-  # Small images: the same layers on 31 x 31 (conv1) or 9 x 9 inputs.
+def _small_layer(index: int) -> dict:
+  """Layer ``index`` of the network on small images: 31 x 31 (conv1) or
+  9 x 9 inputs."""
   layer = benchmark_convolutions.network_convolutions(255)[index]
   side = 31 if layer['name'] == 'conv1' else 9
   layer['input_shape'] = (side, side, layer['input_shape'][-1])
-  inputs = benchmark_convolutions.layer_inputs(
-      layer, 2, np.random.default_rng(index))
-  ours = benchmark_convolutions.ours_calls(layer, inputs)
-  theirs = benchmark_convolutions.torch_calls(layer, inputs)
+  return layer
+
+
+def _assert_passes_agree(ours, theirs):
+  """Every pass of two layer calls (``ours_calls``/``torch_calls``) gives
+  the same arrays, within 1e-4 relative or 1e-5 of the largest value."""
   for name in benchmark_convolutions.PASSES:
     for a, b in zip(_arrays(ours[name]()), _arrays(theirs[name]()),
                     strict=True):
       assert a.shape == b.shape, name
-      # Float32 rounding of two kernels: at most 9.3e-7 of the largest
-      # value over all passes on an AMD EPYC (AVX2), 6% of this tolerance.
       np.testing.assert_allclose(a, b, rtol=1e-4,
                                  atol=1e-5 * np.abs(b).max(), err_msg=name)
+
+
+@pytest.mark.parametrize('index', range(5))
+def test_ours_and_torch_compute_the_same(index):
+  layer = _small_layer(index)
+  inputs = benchmark_convolutions.layer_inputs(
+      layer, 2, np.random.default_rng(index))
+  # Float32 rounding of two kernels: at most 9.3e-7 of the largest value
+  # over all passes on an AMD EPYC (AVX2), 6% of the tolerance.
+  _assert_passes_agree(benchmark_convolutions.ours_calls(layer, inputs),
+                       benchmark_convolutions.torch_calls(layer, inputs))
 
 
 @pytest.mark.parametrize('index,algorithm', [(0, 'space_to_depth'),
                                              (3, 'winograd')])
 def test_algorithms_compute_what_direct_does(index, algorithm):
-  layer = benchmark_convolutions.network_convolutions(255)[index]
-  side = 31 if layer['name'] == 'conv1' else 9
-  layer['input_shape'] = (side, side, layer['input_shape'][-1])
+  layer = _small_layer(index)
   assert benchmark_convolutions.algorithms_for(
       layer, ('space_to_depth', 'winograd')) == [algorithm]
   inputs = benchmark_convolutions.layer_inputs(
       layer, 2, np.random.default_rng(index))
-  ours = benchmark_convolutions.ours_calls(layer, inputs, algorithm)
-  direct = benchmark_convolutions.ours_calls(layer, inputs)
-  for name in benchmark_convolutions.PASSES:
-    for a, b in zip(_arrays(ours[name]()), _arrays(direct[name]()),
-                    strict=True):
-      assert a.shape == b.shape, name
-      np.testing.assert_allclose(a, b, rtol=1e-4,
-                                 atol=1e-5 * np.abs(b).max(), err_msg=name)
+  _assert_passes_agree(
+      benchmark_convolutions.ours_calls(layer, inputs, algorithm),
+      benchmark_convolutions.ours_calls(layer, inputs))
 
 
 def test_run_writes_the_record(tmp_path):

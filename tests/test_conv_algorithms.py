@@ -186,7 +186,7 @@ def _network(**model):
 @pytest.mark.slow
 @pytest.mark.parametrize('algorithm', REWRITTEN)
 def test_train_mode_gradients_of_the_network_equal_direct(
-    algorithm, train_mode_outputs):
+    algorithm, assert_same_train_outputs):
   # As tests/test_model.py compares ops: the scores, batch statistics and
   # every parameter's gradient within 1e-4 of each array's largest value
   # (measured: 7.5e-6 at most, conv4's kernel). The biases of conv1-4 are
@@ -197,17 +197,8 @@ def test_train_mode_gradients_of_the_network_equal_direct(
   rng = np.random.default_rng(4)
   z = rng.uniform(0, 255, (2, 87, 87, 3)).astype(np.float32)
   x = rng.uniform(0, 255, (2, 1, 111, 111, 3)).astype(np.float32)
-  theirs = train_mode_outputs(direct, variables, z, x)
-  ours = train_mode_outputs(_network(conv_algorithm=algorithm), variables,
-                            z, x)
-  for (path, a), b in zip(jax.tree_util.tree_leaves_with_path(theirs),
-                          jax.tree.leaves(ours), strict=True):
-    keys = [getattr(k, 'key', None) for k in path]
-    if keys[-1] == 'bias' and keys[-2] in ('conv1', 'conv2', 'conv3',
-                                           'conv4'):
-      continue
-    np.testing.assert_allclose(b, a, rtol=0, atol=1e-4 * np.abs(a).max(),
-                               err_msg=jax.tree_util.keystr(path))
+  assert_same_train_outputs(direct, _network(conv_algorithm=algorithm),
+                            variables, z, x)
 
 
 @pytest.fixture(scope='module')

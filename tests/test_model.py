@@ -220,7 +220,7 @@ VARIANTS = [('plain', True), ('cpu_tuned', False)]
 
 @pytest.mark.parametrize('ops,split_groups', VARIANTS)
 def test_plain_ops_give_the_values_of_the_cpu_tuned_ones(
-    net_and_variables, ops, split_groups, train_mode_outputs):
+    net_and_variables, ops, split_groups, assert_same_train_outputs):
   # Same parameters, same scores, batch statistics and gradients, to
   # float32 rounding: eval scores within 1e-5 and train outputs within
   # 1e-4 of each array's largest magnitude (measured: 2e-7 and 5e-6).
@@ -237,16 +237,7 @@ def test_plain_ops_give_the_values_of_the_cpu_tuned_ones(
   eval_scores = [n.apply(variables, z, x, train=False) for n in (tuned, net)]
   np.testing.assert_allclose(eval_scores[1], eval_scores[0], rtol=0,
                              atol=1e-5 * np.abs(eval_scores[0]).max())
-  ours, theirs = (train_mode_outputs(n, variables, z, x)
-                  for n in (tuned, net))
-  for (path, a), b in zip(jax.tree_util.tree_leaves_with_path(ours),
-                          jax.tree.leaves(theirs)):
-    keys = [getattr(k, 'key', None) for k in path]
-    if keys[-1] == 'bias' and keys[-2] in ('conv1', 'conv2', 'conv3',
-                                           'conv4'):
-      continue
-    np.testing.assert_allclose(b, a, rtol=0, atol=1e-4 * np.abs(a).max(),
-                               err_msg=jax.tree_util.keystr(path))
+  assert_same_train_outputs(tuned, net, variables, z, x)
 
 
 def _lowered(net, variables, images, train):
