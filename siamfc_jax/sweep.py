@@ -183,10 +183,8 @@ def run(config: ml_collections.ConfigDict) -> tuple[list[dict], str]:
   results_dir = pathlib.Path(config.results_dir)
   entries = otb.load_folders(config.root, names=tuple(config.sequences),
                              max_frames=config.max_frames)
-  weights_file = weights.weights_path(config.track)
   records.write_json(results_dir / RECORD, records.run_record(
-      config, weights=str(weights_file) if weights_file else
-      f'untrained (seed {config.track.seed})',
+      config, weights=weights.describe(config.track),
       settings=[setting_name(point) for point in points(config)]))
   track(config, entries)
   rows = summarize(config, entries)

@@ -86,7 +86,6 @@ def track_sequence(config: ml_collections.ConfigDict,
           f'{sequence.name}: no ground truth, so an initial box is needed')
     init_box = sequence.groundtruth[0]
   output_dir = files.check_folder(output_dir, what='output_dir')
-  weights_file = weights.weights_path(config)
   tracker = tracker_lib.Tracker(weights.load_for_tracking(config), config)
   total = sequence.num_frames - 1 if sequence.num_frames else None
   progress = lambda frames: tqdm.tqdm(  # noqa: E731
@@ -104,7 +103,7 @@ def track_sequence(config: ml_collections.ConfigDict,
   summary = dict(
       sequence=sequence.name,
       frames=len(result.boxes),
-      weights=str(weights_file) if weights_file else f'untrained (seed {config.seed})',
+      weights=weights.describe(config),
       fps=float(len(steady) / steady.sum()) if steady.size else None,
       fps_with_compile=float(len(result.seconds) / result.seconds.sum()),
       interrupted=interrupted,

@@ -89,6 +89,13 @@ def weights_path(config: ml_collections.ConfigDict) -> pathlib.Path | None:
   return PRETRAINED if PRETRAINED.is_file() else None
 
 
+def describe(config: ml_collections.ConfigDict) -> str:
+  """What a run record says of the weights ``config`` tracks with: the
+  file, or the untrained network's seed."""
+  path = weights_path(config)
+  return str(path) if path else f'untrained (seed {config.seed})'
+
+
 def load_for_tracking(config: ml_collections.ConfigDict) -> dict[str, Any]:
   """The variables of ``weights_path(config)``, or an untrained network."""
   net = model_lib.create_model(config.model)

@@ -126,11 +126,9 @@ def track(benchmark: base.Benchmark,
   config = config.copy_and_resolve_references()
   config.root = str(pathlib.Path(config.root).resolve())  # For report().
   entries = load(benchmark, config)
-  weights_file = weights.weights_path(config.track)
   records.write_json(
       pathlib.Path(config.results_dir) / RECORD,
-      records.run_record(config, weights=str(weights_file) if weights_file else
-                         f'untrained (seed {config.track.seed})'))
+      records.run_record(config, weights=weights.describe(config.track)))
   for name in config.trackers:
     run_tracker(benchmark, name, entries, config)
   return config
