@@ -198,6 +198,12 @@ def _wait_for_coordinator(address: str, timeout: float) -> None:
       time.sleep(1)
 
 
+def _first_line(error: Exception) -> str:
+  """The first line of a runtime error (the rest is its C++ context)."""
+  text = str(error).strip()
+  return text.splitlines()[0] if text else ''
+
+
 def wait_for_all(name: str, timeout: int) -> None:
   """Returns once every process of the job has called it with ``name``.
 
@@ -213,11 +219,10 @@ def wait_for_all(name: str, timeout: int) -> None:
     multihost.get_jax_distributed_client().wait_at_barrier(
         name, timeout_in_ms=timeout * 1000)
   except jax.errors.JaxRuntimeError as e:
-    first_line = str(e).strip().splitlines()[0] if str(e).strip() else ''
     raise DistributedError(
         f'process {jax.process_index()} of {jax.process_count()}: the'
         f' others did not reach {name!r} within {timeout} s'
-        f' ({first_line})') from None
+        f' ({_first_line(e)})') from None
 
 
 @contextlib.contextmanager
@@ -230,10 +235,9 @@ def reports_lost_processes():
   except jax.errors.JaxRuntimeError as e:
     if jax.process_count() == 1:
       raise
-    first_line = str(e).strip().splitlines()[0] if str(e).strip() else ''
     raise DistributedError(
         f'process {jax.process_index()} of {jax.process_count()}: a'
-        f' computation failed ({first_line}); if another process stopped,'
+        f' computation failed ({_first_line(e)}); if another process stopped,'
         ' start them all again with the same commands: they resume from'
         ' the last checkpoint') from e
 
